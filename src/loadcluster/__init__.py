@@ -1,0 +1,1 @@
+"""loadcluster: distributed Locust load generation."""

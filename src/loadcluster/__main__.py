@@ -1,0 +1,5 @@
+import sys
+
+from loadcluster.cli import main
+
+sys.exit(main())

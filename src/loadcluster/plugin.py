@@ -1,0 +1,204 @@
+"""The part of loadcluster that rides inside every Locust node, hooked in only through Locust's events.
+
+`loadcluster master|worker` import this module before handing over to Locust's own `main()`.
+On the master it turns the RunPlan into the load shape, logs progress, drains the workers at the end
+so that no request goes uncounted, and writes summary.json, junit.xml, the CSVs and the HTML report
+on every way out: normal end, Ctrl-C or SIGTERM. On workers it shortens how long a worker keeps
+sending load after losing its master.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+import locust.runners
+from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+
+from loadcluster import results
+from loadcluster.node_env import MASTER_TIMEOUT_ENV, PROGRESS_INTERVAL_ENV, RUN_DIR_ENV
+from loadcluster.plan import RunOptions, RunPlan, build_plan
+from loadcluster.reports import LocustReports
+from loadcluster.shape import PlanShape
+from loadcluster.slo import Verdict
+from locust import events
+
+logger = logging.getLogger("loadcluster")
+
+# Locust's default is 60 s of load nobody watches after the master dies; a few missed heartbeats
+# (sent every second) are enough to know it is gone.
+DEFAULT_MASTER_TIMEOUT_S = 10
+# Workers report every WORKER_REPORT_INTERVAL seconds; allow two reports after the users stopped.
+FINAL_REPORT_GRACE_S = 2 * locust.runners.WORKER_REPORT_INTERVAL + 1
+
+
+class RunRecorder:
+    """Master-side state of one run, from the first spawn to the written results."""
+
+    def __init__(self, environment: Environment, plan: RunPlan, run_dir: Path) -> None:
+        self.environment = environment
+        self.plan = plan
+        self.run_dir = run_dir
+        self.reports = LocustReports(environment, run_dir)
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.completed = False
+        self.peak_users = 0
+        self.peak_reached_at_s: float | None = None
+        self.workers_seen: set[str] = set()
+        self.final_report_at: dict[str, float] = {}
+        self.results_written = False
+        self._monitor: gevent.Greenlet | None = None
+
+    @property
+    def runner(self) -> MasterRunner:
+        assert isinstance(self.environment.runner, MasterRunner)
+        return self.environment.runner
+
+    # --- events -------------------------------------------------------------------------------
+    def on_test_start(self) -> None:
+        if self.started_at is not None:
+            return
+        self.started_at = time.time()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.reports.start()
+        self._monitor = gevent.spawn(self._monitor_loop, float(os.environ.get(PROGRESS_INTERVAL_ENV, "5")))
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
+        self.workers_seen.add(client_id)
+        if data.get("user_count") == 0:
+            self.final_report_at[client_id] = time.time()
+
+    # --- end of run ---------------------------------------------------------------------------
+    def finish_normally(self) -> None:
+        """The shape ran to its end: drain, and mark the run complete."""
+        self.drain()
+        self.completed = True
+
+    def drain(self) -> None:
+        """Stop users gracefully, then wait until every worker has sent its last stats report.
+
+        Locust's own quit() waits only 0.5 s for final reports, so requests made in the last seconds
+        would be missing from the totals.
+        """
+        if self.ended_at is not None or self.started_at is None:
+            return  # already drained, or nothing ever started
+        workers = set(self.runner.clients.keys())
+        stop_sent_at = time.time()
+        logger.info("stopping %d workers (graceful stop timeout %gs)", len(workers), self.plan.stop_timeout_s)
+        self.runner.stop()
+        self.ended_at = time.time()  # load is over; what follows only collects its last figures
+        deadline = time.monotonic() + self.plan.stop_timeout_s + FINAL_REPORT_GRACE_S
+        while pending := {w for w in workers if self.final_report_at.get(w, 0) < stop_sent_at}:
+            if time.monotonic() > deadline:
+                logger.warning("no final stats from %d worker(s): their last requests are not counted", len(pending))
+                break
+            gevent.sleep(0.1)
+
+    def write_results(self) -> Verdict:
+        if self.runner.state in (STATE_SPAWNING, STATE_RUNNING):
+            self.drain()
+        if self._monitor is not None:
+            self._monitor.kill(block=False)
+        now = time.time()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        summary = results.summarize(
+            self.environment.stats,
+            self.plan,
+            started_at=self.started_at or now,
+            ended_at=self.ended_at or now,
+            peak_users=self.peak_users,
+            peak_reached_at_s=self.peak_reached_at_s,
+            workers_seen=len(self.workers_seen),
+            completed=self.completed,
+        )
+        if self.started_at is not None:
+            self.reports.finish()
+        results.write_summary(self.run_dir, summary)
+        results.write_junit(self.run_dir, summary)
+        self.results_written = True
+        verdict = Verdict(summary["slo"]["verdict"])
+        logger.info("results written to %s (verdict: %s)", self.run_dir, verdict.value)
+        return verdict
+
+    # --- progress -----------------------------------------------------------------------------
+    def _monitor_loop(self, log_interval_s: float) -> None:
+        """Sample users every second (peak, time to peak); log a progress line every interval."""
+        last_log = 0.0
+        while True:
+            gevent.sleep(1)
+            elapsed = time.time() - (self.started_at or time.time())
+            users = self.runner.user_count
+            if users > self.peak_users:
+                self.peak_users = users
+            if self.peak_reached_at_s is None and users >= self.plan.users:
+                self.peak_reached_at_s = round(elapsed, 1)
+                logger.info("all %d users running after %.1fs", users, elapsed)
+            if elapsed - last_log >= log_interval_s:
+                last_log = elapsed
+                logger.info(self._progress_line(elapsed, users))
+
+    def _progress_line(self, elapsed: float, users: int) -> str:
+        total = self.environment.stats.total
+        stage = self.plan.stage_at(elapsed)
+        return (
+            f"[{elapsed:5.0f}s/{self.plan.duration_s:.0f}s] stage {stage.name if stage else 'stopping'} "
+            f"users {users}/{self.plan.users} workers {self.runner.worker_count} "
+            f"rps {total.current_rps:.1f} requests {total.num_requests} "
+            f"failures {total.fail_ratio:.2%} p95 {total.get_current_response_time_percentile(0.95) or 0:.0f}ms"
+        )
+
+
+def _run_dir(plan: RunPlan) -> Path:
+    explicit = os.environ.get(RUN_DIR_ENV)
+    return Path(explicit) if explicit else plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
+
+
+def _plan_requested() -> bool:
+    """Nodes started by loadcluster carry the plan in the environment; plain `locust` runs don't."""
+    return bool(os.environ.get(RunOptions.env_name("locustfile")))
+
+
+@events.init.add_listener
+def on_init(environment: Environment, **_kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        # A worker handles its master's heartbeats in the same loop that runs a "stop" (up to
+        # stop_timeout), so the watchdog must allow for that on top of a few missed heartbeats.
+        timeout = os.environ.get(MASTER_TIMEOUT_ENV)
+        locust.runners.MASTER_HEARTBEAT_TIMEOUT = (
+            int(timeout) if timeout else math.ceil(environment.stop_timeout or 0) + DEFAULT_MASTER_TIMEOUT_S
+        )
+        return
+    if not isinstance(environment.runner, MasterRunner) or not _plan_requested():
+        return
+    plan = build_plan(RunOptions.from_env())
+    recorder = RunRecorder(environment, plan, _run_dir(plan))
+    shape = PlanShape(plan, on_finish=recorder.finish_normally)
+    shape.runner = environment.runner
+    environment.shape_class = shape
+    environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
+    environment.events.worker_report.add_listener(
+        lambda client_id, data, **_: recorder.on_worker_report(client_id, data)
+    )
+
+    def on_quitting(environment: Environment, **_kw: Any) -> None:
+        if not recorder.results_written:
+            environment.process_exit_code = int(recorder.write_results().exit_code)
+
+    environment.events.quitting.add_listener(on_quitting)
+    logger.info(
+        "plan: %s, %d users at %g/s over %d workers for %.0fs -> %s",
+        plan.name,
+        plan.users,
+        plan.spawn_rate,
+        plan.workers,
+        plan.duration_s,
+        recorder.run_dir,
+    )

@@ -1,0 +1,157 @@
+"""summary.json and junit.xml: a run's figures, thresholds and verdict, computed from the master's
+in-memory stats at the very end of the run (Locust's CSVs may lag by a report interval).
+
+This module does not import Locust: it reads the stats objects it is given by attribute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
+
+from loadcluster import slo
+from loadcluster.errors import ConfigError
+from loadcluster.plan import RunPlan
+
+if TYPE_CHECKING:
+    from locust.stats import RequestStats, StatsEntry
+
+SUMMARY_FILE = "summary.json"
+JUNIT_FILE = "junit.xml"
+SCHEMA_VERSION = 1
+
+
+def run_dir_name(plan: RunPlan, started: datetime) -> str:
+    return f"{plan.name}-{started.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def summarize(
+    stats: RequestStats,
+    plan: RunPlan,
+    *,
+    started_at: float,
+    ended_at: float,
+    peak_users: int,
+    peak_reached_at_s: float | None,
+    workers_seen: int,
+    completed: bool,
+) -> dict[str, Any]:
+    duration_s = max(ended_at - started_at, 1e-9)
+    totals = _figures(stats.total, duration_s)
+    checks = slo.evaluate(plan.thresholds, totals, peak_users)
+    verdict = slo.verdict(checks, requests=totals["requests"], completed=completed)
+    return {
+        "schema": SCHEMA_VERSION,
+        "run": {
+            "suite": plan.suite,
+            "scenario": plan.scenario,
+            "description": plan.description,
+            "host": plan.host,
+            "workers": plan.workers,
+            "users": plan.users,
+            "spawn_rate": plan.spawn_rate,
+            "planned_duration_s": plan.duration_s,
+            "time_scale": plan.time_scale,
+            "stages": [stage.__dict__ for stage in plan.stages],
+            "started_at": _iso(started_at),
+            "ended_at": _iso(ended_at),
+        },
+        "totals": totals,
+        "users": {
+            "peak": peak_users,
+            "peak_reached_at_s": peak_reached_at_s,
+            "workers_seen": workers_seen,
+        },
+        "endpoints": [
+            {"method": e.method, "name": e.name, **_figures(e, duration_s)}
+            for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+        ],
+        "errors": [
+            {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+            for e in stats.errors.values()
+        ],
+        "slo": {
+            "thresholds": {k: v for k, v in plan.thresholds.__dict__.items() if v is not None},
+            "checks": [check.as_dict() for check in checks],
+            "verdict": verdict.value,
+        },
+    }
+
+
+def _figures(entry: StatsEntry, duration_s: float) -> dict[str, Any]:
+    requests = entry.num_requests
+    failures = entry.num_failures
+    failure_rate = 100.0 * failures / requests if requests else 0.0
+    return {
+        "requests": requests,
+        "failures": failures,
+        "success_rate_percent": round(100.0 - failure_rate, 3) if requests else 0.0,
+        "failure_rate_percent": round(failure_rate, 3),
+        "avg_response_ms": round(entry.avg_response_time, 2),
+        "min_response_ms": round(entry.min_response_time or 0, 2),
+        "max_response_ms": round(entry.max_response_time, 2),
+        "median_response_ms": entry.median_response_time,
+        "p95_response_ms": entry.get_response_time_percentile(0.95) if requests else 0,
+        "p99_response_ms": entry.get_response_time_percentile(0.99) if requests else 0,
+        "rps": round(requests / duration_s, 3),
+        "duration_s": round(duration_s, 3),
+    }
+
+
+def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
+    path = run_dir / SUMMARY_FILE
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_summary(location: Path) -> dict[str, Any]:
+    """A summary from a run directory or a summary.json path."""
+    path = location / SUMMARY_FILE if location.is_dir() else location
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no run results at '{location}': expected a run directory holding {SUMMARY_FILE}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"'{path}' is not a loadcluster summary: {exc}") from exc
+    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA_VERSION:
+        raise ConfigError(f"'{path}' is not a loadcluster summary (schema {SCHEMA_VERSION})")
+    return summary
+
+
+def write_junit(run_dir: Path, summary: Mapping[str, Any]) -> Path:
+    """One test case per SLO check, so CI systems show which threshold failed."""
+    run = summary["run"]
+    checks: Iterable[Mapping[str, Any]] = summary["slo"]["checks"]
+    verdict = summary["slo"]["verdict"]
+    suite = ElementTree.Element(
+        "testsuite",
+        name=f"loadcluster.{run['suite']}.{run['scenario']}",
+        tests=str(len(list(checks)) + 1),
+        failures=str(sum(1 for c in checks if not c["passed"])),
+        errors="0" if verdict in (slo.Verdict.PASSED, slo.Verdict.FAILED) else "1",
+        time=str(summary["totals"]["duration_s"]),
+        timestamp=run["started_at"],
+    )
+    properties = ElementTree.SubElement(suite, "properties")
+    for key, value in summary["totals"].items():
+        ElementTree.SubElement(properties, "property", name=key, value=str(value))
+    completed = ElementTree.SubElement(suite, "testcase", classname="loadcluster.run", name="run completed")
+    if verdict not in (slo.Verdict.PASSED, slo.Verdict.FAILED):
+        ElementTree.SubElement(completed, "error", message=f"verdict: {verdict}")
+    for check in checks:
+        case = ElementTree.SubElement(suite, "testcase", classname="loadcluster.slo", name=check["name"])
+        if not check["passed"]:
+            ElementTree.SubElement(
+                case, "failure", message=f"{check['description']} {check['threshold']:g}: actual {check['actual']:g}"
+            )
+    path = run_dir / JUNIT_FILE
+    ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,183 @@
+"""The local runtime: the demo target (unless --host), a master and N workers as local processes.
+
+The supervisor starts them, echoes the master's progress, forwards Ctrl-C/SIGTERM to the master (which
+then drains the workers and writes its results) and makes sure no child outlives the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlparse
+
+from loadcluster import results
+from loadcluster.errors import RunFailed, TargetUnreachable
+from loadcluster.node_env import (
+    MASTER_BIND_HOST_ENV,
+    MASTER_HOST_ENV,
+    MASTER_PORT_ENV,
+    RUN_DIR_ENV,
+)
+from loadcluster.plan import RunPlan
+from loadcluster.runtimes.logtail import LogTail
+from loadcluster.runtimes.processes import Child, free_port, spawn, terminate, wait_for_port
+
+LOOPBACK = "127.0.0.1"
+TARGET_START_DEADLINE_S = 15.0
+TARGET_CHECK_DEADLINE_S = 3.0
+WORKER_EXIT_GRACE_S = 5.0
+# Beyond the planned duration: workers connecting, draining, writing the reports.
+RUN_OVERHEAD_S = 120.0
+TARGET_STATS_FILE = "target_stats.json"
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    run_dir: Path
+    summary: dict[str, Any]
+    target_stats: dict[str, Any] | None
+
+
+class _Signals:
+    """Ctrl-C / SIGTERM while supervising: remembered, acted on by the supervision loop."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+
+def run_local(plan: RunPlan, echo: Echo) -> LocalRun:
+    run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
+    logs = run_dir / "logs"
+    children: list[Child] = []
+    target: Child | None = None
+    with _Signals() as signals:
+        try:
+            if plan.host is None:
+                target, plan = _start_demo_target(plan, logs)
+                children.append(target)
+                echo(f"demo target started at {plan.host}")
+            else:
+                _check_reachable(plan.host)
+            children += _start_nodes(plan, run_dir, logs)
+            echo(f"master and {plan.workers} workers started; logs in {logs}")
+            _supervise(plan, children, signals, echo)
+            target_stats = _fetch_target_stats(plan.host, run_dir) if target else None
+        finally:
+            terminate([c for c in children if c is not target], WORKER_EXIT_GRACE_S)
+            if target is not None:
+                terminate([target], WORKER_EXIT_GRACE_S)
+    if not (run_dir / results.SUMMARY_FILE).is_file():
+        raise RunFailed(f"the run wrote no summary; see {logs / 'master.log'}")
+    return LocalRun(run_dir, results.read_summary(run_dir), target_stats)
+
+
+def _start_demo_target(plan: RunPlan, logs: Path) -> tuple[Child, RunPlan]:
+    port = free_port()
+    command = [sys.executable, "-m", "loadcluster", "target", "--bind", LOOPBACK, "--port", str(port)]
+    target = spawn("target", command, os.environ, logs / "target.log")
+    if not wait_for_port(LOOPBACK, port, TARGET_START_DEADLINE_S, alive=target):
+        terminate([target], WORKER_EXIT_GRACE_S)
+        raise RunFailed(f"the demo target did not start within {TARGET_START_DEADLINE_S:g}s; see {logs}/target.log")
+    return target, replace(plan, host=f"http://{LOOPBACK}:{port}")
+
+
+def _check_reachable(host: str) -> None:
+    """Fail fast: a run of 100 % connection errors is not a load test. A TCP connect, not a request,
+    so the check adds nothing to the target's request count."""
+    url = urlparse(host)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if not wait_for_port(url.hostname or "", port, TARGET_CHECK_DEADLINE_S):
+        raise TargetUnreachable(
+            f"target {host} is unreachable (no TCP connection to {url.hostname}:{port} within "
+            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or leave out --host to use the demo target"
+        )
+
+
+def _start_nodes(plan: RunPlan, run_dir: Path, logs: Path) -> list[Child]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **plan.to_env(),
+        RUN_DIR_ENV: str(run_dir),
+        MASTER_BIND_HOST_ENV: LOOPBACK,
+        MASTER_HOST_ENV: LOOPBACK,
+        MASTER_PORT_ENV: str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    node = [sys.executable, "-m", "loadcluster"]
+    master = spawn("master", [*node, "master"], env, logs / "master.log")
+    workers = [
+        spawn(f"worker-{i}", [*node, "worker"], env, logs / f"worker-{i}.log") for i in range(1, plan.workers + 1)
+    ]
+    return [master, *workers]
+
+
+def _supervise(plan: RunPlan, children: list[Child], signals: _Signals, echo: Echo) -> None:
+    master = next(c for c in children if c.name == "master")
+    workers = [c for c in children if c.name.startswith("worker-")]
+    tails = [LogTail(c.log_path, c.name) for c in [master, *workers]]
+    deadline = time.monotonic() + plan.duration_s + plan.stop_timeout_s + RUN_OVERHEAD_S
+    forwarded = 0
+    lost: set[str] = set()
+    while master.running:
+        for tail in tails:
+            for line in tail.interesting_lines():
+                echo(line)
+        if len(signals.received) > forwarded:
+            forwarded = len(signals.received)
+            if forwarded == 1:
+                echo("interrupted: stopping the run and writing results (Ctrl-C again to abort)")
+                os.kill(master.process.pid, signal.SIGTERM)
+            else:
+                echo("aborting: killing every process")
+                break
+        if time.monotonic() > deadline:
+            echo("the run went past its deadline: stopping it")
+            os.kill(master.process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + plan.stop_timeout_s + RUN_OVERHEAD_S / 4
+        for worker in workers:
+            # Workers leave with 0 when the master tells them to; any other exit is a crash.
+            if worker.process.poll() not in (None, 0) and worker.name not in lost:
+                lost.add(worker.name)
+                echo(f"WARNING: {worker.name} failed (exit code {worker.process.returncode}); see {worker.log_path}")
+        time.sleep(0.2)
+    for tail in tails:
+        for line in tail.interesting_lines():
+            echo(line)
+
+
+def _fetch_target_stats(host: str | None, run_dir: Path) -> dict[str, Any] | None:
+    """The demo target's own request count, kept beside the summary so the two can be compared."""
+    try:
+        with urllib.request.urlopen(f"{host}/_target/stats", timeout=5) as response:
+            stats: dict[str, Any] = json.load(response)
+    except OSError:
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / TARGET_STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    return stats

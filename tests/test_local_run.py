@@ -1,0 +1,115 @@
+"""Real runs: the demo target, a Locust master and workers as processes talking over ZeroMQ on 127.0.0.1.
+
+Every run is time-scaled to seconds and stops by itself; the `results_dir` fixture fails the test if
+any process of the run survives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from conftest import REPO, loadcluster, processes_mentioning, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def only_run(results_dir: Path) -> Path:
+    runs = [p for p in results_dir.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_spike_reaches_1000_users_over_4_workers_and_every_request_is_counted(results_dir: Path) -> None:
+    result = loadcluster(
+        "run", "--scenario", "spike", "--workers", "4", "--time-scale", "0.05", "--results", str(results_dir)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = only_run(results_dir)
+    assert run_dir.name.startswith("customer-success-spike-")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    target = json.loads((run_dir / "target_stats.json").read_text())
+    assert summary["users"]["peak"] == 1000
+    assert summary["users"]["workers_seen"] == 4
+    assert summary["totals"]["requests"] == target["requests_total"] > 0
+    assert summary["slo"]["verdict"] == "passed"
+    names = {e["name"] for e in summary["endpoints"]}
+    assert {"/api/v1/support/form", "/api/v1/webhooks/gmail", "/api/v1/webhooks/whatsapp"} <= names
+    for produced in ("report.html", "stats_stats.csv", "stats_stats_history.csv", "stats_failures.csv", "junit.xml"):
+        assert (run_dir / produced).stat().st_size > 0, produced
+    assert "stage spike: 1000 users" in result.stdout
+    assert "Verdict: PASSED" in result.stdout
+
+
+def test_slo_breach_exits_with_its_own_code(results_dir: Path) -> None:
+    result = loadcluster(
+        "run",
+        "--scenario",
+        "smoke",
+        "--time-scale",
+        "0.25",
+        "--results",
+        str(results_dir),
+        env={"LOADCLUSTER_TARGET_LATENCY_MS": "600"},
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    run_dir = only_run(results_dir)
+    failed = [
+        c.get("name")
+        for c in ElementTree.parse(run_dir / "junit.xml").getroot().iter("testcase")
+        if c.find("failure") is not None
+    ]
+    assert "avg_response_ms" in failed
+    assert "Verdict: FAILED" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_writes_results_and_leaves_no_process(signum: int, results_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.txt"
+    with output.open("w") as out:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        try:
+            wait_until(lambda: "stage ramp-and-hold" in output.read_text(), 60, "the test to start")
+            cli.send_signal(signum)
+            assert cli.wait(timeout=40) == 2
+        finally:
+            cli.kill()
+    summary = json.loads((only_run(results_dir) / "summary.json").read_text())
+    assert summary["slo"]["verdict"] == "interrupted"
+    assert "interrupted" in output.read_text()
+
+
+def test_killing_the_supervisor_stops_every_process(results_dir: Path) -> None:
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    try:
+        wait_until(lambda: len(processes_mentioning(str(results_dir))) >= 4, 60, "target, master and workers")
+    finally:
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait()
+    # The children were told by the kernel (parent-death signal): the results_dir fixture checks none is left.
+    wait_until(lambda: not processes_mentioning(str(results_dir)), 30, "the orphaned children to stop")
+
+
+def test_multiple_runs_scenarios_in_sequence_with_a_combined_summary(results_dir: Path) -> None:
+    result = loadcluster("run", "--multiple", "smoke,basic", "--time-scale", "0.15", "--results", str(results_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    combined = next(results_dir.glob("customer-success-multiple-*/combined.json"))
+    runs = json.loads(combined.read_text())["runs"]
+    assert [r["summary"]["run"]["scenario"] for r in runs] == ["smoke", "basic"]
+    assert [r["summary"]["run"]["suite"] for r in runs] == ["customer-success", "agent-mitra"]
