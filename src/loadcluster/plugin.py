@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import gevent
 import locust.runners
+from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
@@ -28,7 +30,6 @@ from loadcluster.plan import RunOptions, RunPlan, build_plan
 from loadcluster.reports import LocustReports
 from loadcluster.shape import PlanShape
 from loadcluster.slo import Verdict
-from locust import events
 
 logger = logging.getLogger("loadcluster")
 
@@ -77,10 +78,10 @@ class RunRecorder:
             self.final_report_at[client_id] = time.time()
 
     # --- end of run ---------------------------------------------------------------------------
-    def finish_normally(self) -> None:
-        """The shape ran to its end: drain, and mark the run complete."""
+    def finish(self, completed: bool) -> None:
+        """The shape ended, at its planned end or because a stop was requested."""
         self.drain()
-        self.completed = True
+        self.completed = completed
 
     def drain(self) -> None:
         """Stop users gracefully, then wait until every worker has sent its last stats report.
@@ -166,6 +167,21 @@ def _plan_requested() -> bool:
     return bool(os.environ.get(RunOptions.env_name("locustfile")))
 
 
+def _on_sigterm(recorder: RunRecorder, shape: PlanShape) -> None:
+    """Locust installs its own SIGTERM handler only after a headless shape test has ended, so until
+    then a SIGTERM would kill the master with nothing written. Ask the shape to end early instead:
+    the usual drain and results follow within a tick."""
+    logger.info("SIGTERM: stopping the run early")
+    if recorder.started_at is not None:
+        shape.stop_requested = True
+        return
+    # Still waiting for workers: Locust's wait loop cannot be left from here, so finish and exit.
+    code = recorder.write_results().exit_code
+    recorder.runner.quit()
+    logging.shutdown()
+    os._exit(int(code))
+
+
 @events.init.add_listener
 def on_init(environment: Environment, **_kwargs: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
@@ -180,9 +196,10 @@ def on_init(environment: Environment, **_kwargs: Any) -> None:
         return
     plan = build_plan(RunOptions.from_env())
     recorder = RunRecorder(environment, plan, _run_dir(plan))
-    shape = PlanShape(plan, on_finish=recorder.finish_normally)
+    shape = PlanShape(plan, on_finish=recorder.finish)
     shape.runner = environment.runner
     environment.shape_class = shape
+    gevent.signal_handler(signal.SIGTERM, _on_sigterm, recorder, shape)
     environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)

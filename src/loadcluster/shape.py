@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from loadcluster.plan import PlannedStage, RunPlan
 from locust import LoadTestShape
+
+from loadcluster.plan import PlannedStage, RunPlan
 
 logger = logging.getLogger(__name__)
 
@@ -19,18 +20,19 @@ logger = logging.getLogger(__name__)
 class PlanShape(LoadTestShape):
     abstract = True  # never picked up by Locust's own class discovery
 
-    def __init__(self, plan: RunPlan, on_finish: Callable[[], None]) -> None:
+    def __init__(self, plan: RunPlan, on_finish: Callable[[bool], None]) -> None:
         super().__init__()
         self.plan = plan
-        self.on_finish = on_finish
+        self.on_finish = on_finish  # called with completed=True at the planned end
         self.current: PlannedStage | None = None
+        self.stop_requested = False
 
     def tick(self) -> tuple[int, float] | None:
         stage = self.plan.stage_at(self.get_run_time())
-        if stage is None:
+        if stage is None or self.stop_requested:
             # Runs in the shape greenlet, which Locust's stop() does not kill when it is the caller:
             # the drain can stop users gracefully and wait for the workers' final reports here.
-            self.on_finish()
+            self.on_finish(not self.stop_requested)
             return None
         if stage != self.current:
             self.current = stage
