@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -98,7 +99,8 @@ def test_killing_the_supervisor_stops_every_process(results_dir: Path) -> None:
         cwd=REPO,
     )
     try:
-        wait_until(lambda: len(processes_mentioning(str(results_dir))) >= 4, 60, "target, master and workers")
+        # the CLI itself, the demo target, the master and 2 workers
+        wait_until(lambda: len(processes_mentioning(str(results_dir))) >= 5, 60, "target, master and workers")
     finally:
         os.kill(cli.pid, signal.SIGKILL)
         cli.wait()
@@ -113,3 +115,37 @@ def test_multiple_runs_scenarios_in_sequence_with_a_combined_summary(results_dir
     runs = json.loads(combined.read_text())["runs"]
     assert [r["summary"]["run"]["scenario"] for r in runs] == ["smoke", "basic"]
     assert [r["summary"]["run"]["suite"] for r in runs] == ["customer-success", "agent-mitra"]
+
+
+def test_worker_stops_its_load_soon_after_its_master_dies(tmp_path: Path) -> None:
+    """Locust's workers keep sending load for 60 s after losing their master; ours stop after
+    10 s plus the stop timeout. Nodes are started by hand here, as Compose or Kubernetes would."""
+    from loadcluster.node_env import MASTER_HOST_ENV, MASTER_PORT_ENV, RUN_DIR_ENV
+    from loadcluster.runtimes.processes import free_port, spawn, terminate, wait_for_port
+
+    target_port, master_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "LOADCLUSTER_SCENARIO": "smoke",
+        "LOADCLUSTER_HOST": f"http://127.0.0.1:{target_port}",
+        "LOADCLUSTER_LOCUSTFILE": str(REPO / "locust"),
+        "LOADCLUSTER_STOP_TIMEOUT": "2",
+        MASTER_HOST_ENV: "127.0.0.1",
+        MASTER_PORT_ENV: str(master_port),
+        RUN_DIR_ENV: str(tmp_path / "run"),
+    }
+    node = [sys.executable, "-m", "loadcluster"]
+    target = spawn("target", [*node, "target", "--port", str(target_port)], env, tmp_path / "target.log")
+    master = spawn("master", [*node, "master"], {**env, "LOADCLUSTER_WORKERS": "1"}, tmp_path / "master.log")
+    worker = spawn("worker", [*node, "worker"], env, tmp_path / "worker.log")
+    try:
+        assert wait_for_port("127.0.0.1", target_port, 15)
+        wait_until(lambda: "All users spawned" in (tmp_path / "master.log").read_text(), 60, "users to start")
+        master.process.kill()
+        killed_at = time.monotonic()
+        worker.process.wait(timeout=40)
+        stopped_after = time.monotonic() - killed_at
+        assert stopped_after < 10 + 2 + 5, stopped_after
+        assert "Didn't get heartbeat from master" in (tmp_path / "worker.log").read_text()
+    finally:
+        terminate([worker, master, target], 5)

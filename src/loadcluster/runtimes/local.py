@@ -78,7 +78,7 @@ def run_local(plan: RunPlan, echo: Echo) -> LocalRun:
     with _Signals() as signals:
         try:
             if plan.host is None:
-                target, plan = _start_demo_target(plan, logs)
+                target, plan = _start_demo_target(plan, run_dir)
                 children.append(target)
                 echo(f"demo target started at {plan.host}")
             else:
@@ -96,10 +96,12 @@ def run_local(plan: RunPlan, echo: Echo) -> LocalRun:
     return LocalRun(run_dir, results.read_summary(run_dir), target_stats)
 
 
-def _start_demo_target(plan: RunPlan, logs: Path) -> tuple[Child, RunPlan]:
+def _start_demo_target(plan: RunPlan, run_dir: Path) -> tuple[Child, RunPlan]:
     port = free_port()
+    logs = run_dir / "logs"
     command = [sys.executable, "-m", "loadcluster", "target", "--bind", LOOPBACK, "--port", str(port)]
-    target = spawn("target", command, os.environ, logs / "target.log")
+    # The run directory in its environment ties the target to its run, as it does the nodes.
+    target = spawn("target", command, {**os.environ, RUN_DIR_ENV: str(run_dir)}, logs / "target.log")
     if not wait_for_port(LOOPBACK, port, TARGET_START_DEADLINE_S, alive=target):
         terminate([target], WORKER_EXIT_GRACE_S)
         raise RunFailed(f"the demo target did not start within {TARGET_START_DEADLINE_S:g}s; see {logs}/target.log")
