@@ -1,7 +1,7 @@
 import pytest
 
 from loadcluster.errors import ConfigError, did_you_mean
-from loadcluster.units import format_duration, parse_duration, parse_positive
+from loadcluster.units import format_duration, parse_duration, parse_non_negative, parse_positive
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,12 @@ def test_format_duration() -> None:
 def test_did_you_mean() -> None:
     assert "did you mean 'spike'?" in did_you_mean("spik", ["smoke", "spike", "stress"])
     assert did_you_mean("zzz", ["smoke", "spike"]) == "allowed: smoke, spike"
+
+
+def test_non_negative_numbers() -> None:
+    assert parse_non_negative("0", what="error rate", maximum=1) == 0
+    assert parse_non_negative("0.25", what="error rate", maximum=1) == 0.25
+    with pytest.raises(ConfigError, match="error rate '1.5' is not valid: it must be between 0 and 1"):
+        parse_non_negative("1.5", what="error rate", maximum=1)
+    with pytest.raises(ConfigError, match="latency '-3' is not valid"):
+        parse_non_negative("-3", what="latency")

@@ -219,13 +219,11 @@ def _compare(args: argparse.Namespace) -> ExitCode:
 
 def _target(args: argparse.Namespace) -> ExitCode:
     from loadcluster.target import TargetSettings, serve
-    from loadcluster.units import parse_positive
+    from loadcluster.units import parse_non_negative, parse_positive
 
     port = int(parse_positive(args.port, what="port", integer=True))
-    latency = 0.0 if str(args.latency_ms) == "0" else parse_positive(args.latency_ms, what="latency")
-    error_rate = 0.0 if str(args.error_rate) == "0" else parse_positive(args.error_rate, what="error rate")
-    if error_rate > 1:
-        raise ConfigError(f"error rate '{args.error_rate}' is not valid: it must be between 0 and 1")
+    latency = parse_non_negative(args.latency_ms, what="latency (ms)")
+    error_rate = parse_non_negative(args.error_rate, what="error rate", maximum=1)
     serve(TargetSettings(host=args.bind, port=port, latency_ms=latency, error_rate=error_rate))
     return ExitCode.OK
 

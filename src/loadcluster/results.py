@@ -7,7 +7,7 @@ This module does not import Locust: it reads the stats objects it is given by at
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,12 +125,12 @@ def read_summary(location: Path) -> dict[str, Any]:
 def write_junit(run_dir: Path, summary: Mapping[str, Any]) -> Path:
     """One test case per SLO check, so CI systems show which threshold failed."""
     run = summary["run"]
-    checks: Iterable[Mapping[str, Any]] = summary["slo"]["checks"]
+    checks: list[Mapping[str, Any]] = summary["slo"]["checks"]
     verdict = summary["slo"]["verdict"]
     suite = ElementTree.Element(
         "testsuite",
         name=f"loadcluster.{run['suite']}.{run['scenario']}",
-        tests=str(len(list(checks)) + 1),
+        tests=str(len(checks) + 1),
         failures=str(sum(1 for c in checks if not c["passed"])),
         errors="0" if verdict in (slo.Verdict.PASSED, slo.Verdict.FAILED) else "1",
         time=str(summary["totals"]["duration_s"]),

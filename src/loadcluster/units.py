@@ -38,6 +38,18 @@ def parse_positive(text: str | float | int, *, what: str, integer: bool = False)
     return value
 
 
+def parse_non_negative(text: str | float | int, *, what: str, maximum: float | None = None) -> float:
+    """A number >= 0 (and <= maximum when given), or ConfigError naming the bad value."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (maximum is not None and value > maximum):
+        allowed = f"between 0 and {maximum:g}" if maximum is not None else "a number of 0 or more"
+        raise ConfigError(f"{what} '{text}' is not valid: it must be {allowed}")
+    return value
+
+
 def format_duration(seconds: float) -> str:
     """3600 -> '1h', 90 -> '1m30s', 15 -> '15s', 2.5 -> '2.5s'."""
     if seconds < 60:
