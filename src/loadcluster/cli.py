@@ -21,10 +21,12 @@ from loadcluster.errors import ConfigError, ExitCode, LoadclusterError
 from loadcluster.plan import RunOptions, RunPlan, build_plan, default_locustfile_dir
 from loadcluster.results import read_summary
 from loadcluster.slo import Verdict
+from loadcluster.units import parse_positive
 
 MULTIPLE_ENV = "LOADCLUSTER_MULTIPLE"
 TOLERANCE_ENV = "LOADCLUSTER_COMPARE_TOLERANCE"
 TARGET_ENV = "LOADCLUSTER_TARGET_"
+EXPORTER_ENV = "LOADCLUSTER_EXPORTER_"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="A,B,...",
         help="run several scenarios in sequence (default: the suite's list)",
     )
+    run.add_argument(
+        "--exporter-port",
+        default=os.environ.get(EXPORTER_ENV + "PORT"),
+        help="also start the Prometheus exporter on 127.0.0.1:PORT (local runtime; off unless given)",
+    )
     run.set_defaults(handler=_run)
 
     scenarios = verbs.add_parser("scenarios", help="list the scenario catalogue")
@@ -97,6 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     target.set_defaults(handler=_target)
 
+    exporter = verbs.add_parser("exporter", help="Prometheus exporter sidecar reading a master's stats")
+    exporter.add_argument(
+        "--master-url",
+        default=os.environ.get(EXPORTER_ENV + "MASTER_URL", "http://127.0.0.1:8090"),
+        help="the master's stats endpoint (LOADCLUSTER_STATS_PORT on the master, default 8090)",
+    )
+    exporter.add_argument("--bind", default=os.environ.get(EXPORTER_ENV + "BIND", "0.0.0.0"))
+    exporter.add_argument("--port", default=os.environ.get(EXPORTER_ENV + "PORT", "9646"))
+    exporter.set_defaults(handler=_exporter)
+
     for role in ("master", "worker"):
         node = verbs.add_parser(role, help=f"one Locust {role} configured from LOADCLUSTER_* (used by runtimes)")
         node.set_defaults(handler=_node, role=role)
@@ -121,11 +138,14 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 def _run(args: argparse.Namespace) -> ExitCode:
     options = _run_options(args)
+    exporter_port = (
+        int(parse_positive(args.exporter_port, what="exporter port", integer=True)) if args.exporter_port else None
+    )
     if args.multiple is None:
-        return _run_one(build_plan(options))
+        return _run_one(build_plan(options), exporter_port)
     # Every plan is built (and so checked) before the first run starts.
     plans = [build_plan(options.overridden_by(scenario=name)) for name in _multiple_names(options, args.multiple)]
-    return _run_sequence(plans)
+    return _run_sequence(plans, exporter_port)
 
 
 def _multiple_names(options: RunOptions, listed: str) -> list[str]:
@@ -140,14 +160,14 @@ def _multiple_names(options: RunOptions, listed: str) -> list[str]:
     return list(suite.multiple)
 
 
-def _run_one(plan: RunPlan) -> ExitCode:
+def _run_one(plan: RunPlan, exporter_port: int | None) -> ExitCode:
     from loadcluster.runtimes.local import run_local
 
     _say(
         f"loadcluster: {plan.name}: {plan.users} users at {plan.spawn_rate:g}/s, {plan.workers} workers, "
         f"{plan.duration_s:g}s ({plan.description})"
     )
-    run = run_local(plan, _say)
+    run = run_local(plan, _say, exporter_port)
     _say("")
     _say(console.summary_report(run.summary))
     if run.target_stats is not None:
@@ -156,7 +176,7 @@ def _run_one(plan: RunPlan) -> ExitCode:
     return Verdict(run.summary["slo"]["verdict"]).exit_code
 
 
-def _run_sequence(plans: list[RunPlan]) -> ExitCode:
+def _run_sequence(plans: list[RunPlan], exporter_port: int | None) -> ExitCode:
     from loadcluster.runtimes.local import run_local
 
     rows: list[list[object]] = []
@@ -164,7 +184,7 @@ def _run_sequence(plans: list[RunPlan]) -> ExitCode:
     runs: list[dict[str, object]] = []
     for plan in plans:
         _say(f"loadcluster: [{len(runs) + 1}/{len(plans)}] {plan.name}")
-        run = run_local(plan, _say)
+        run = run_local(plan, _say, exporter_port)
         totals, verdict = run.summary["totals"], Verdict(run.summary["slo"]["verdict"])
         rows.append(
             [
@@ -219,12 +239,19 @@ def _compare(args: argparse.Namespace) -> ExitCode:
 
 def _target(args: argparse.Namespace) -> ExitCode:
     from loadcluster.target import TargetSettings, serve
-    from loadcluster.units import parse_non_negative, parse_positive
+    from loadcluster.units import parse_non_negative
 
     port = int(parse_positive(args.port, what="port", integer=True))
     latency = parse_non_negative(args.latency_ms, what="latency (ms)")
     error_rate = parse_non_negative(args.error_rate, what="error rate", maximum=1)
     serve(TargetSettings(host=args.bind, port=port, latency_ms=latency, error_rate=error_rate))
+    return ExitCode.OK
+
+
+def _exporter(args: argparse.Namespace) -> ExitCode:
+    from loadcluster.exporter import serve_exporter
+
+    serve_exporter(args.master_url, args.bind, int(parse_positive(args.port, what="port", integer=True)))
     return ExitCode.OK
 
 

@@ -11,3 +11,6 @@ MASTER_PORT_ENV = "LOADCLUSTER_MASTER_PORT"  # ZeroMQ port (default 5557)
 WORKERS_WAIT_ENV = "LOADCLUSTER_EXPECT_WORKERS_WAIT"  # seconds the master waits for all workers
 PROGRESS_INTERVAL_ENV = "LOADCLUSTER_PROGRESS_INTERVAL"  # seconds between progress lines (default 5)
 MASTER_TIMEOUT_ENV = "LOADCLUSTER_MASTER_TIMEOUT"  # a worker stops this long after its master went silent
+STATS_PORT_ENV = "LOADCLUSTER_STATS_PORT"  # master's stats endpoint for the exporter (default 8090)
+STATS_BIND_ENV = "LOADCLUSTER_STATS_BIND"  # its interface (default: the master's bind host, else all)
+STATS_LINGER_ENV = "LOADCLUSTER_STATS_LINGER"  # seconds the master keeps serving stats after the run (default 0)

@@ -25,11 +25,20 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadcluster import results
-from loadcluster.node_env import MASTER_TIMEOUT_ENV, PROGRESS_INTERVAL_ENV, RUN_DIR_ENV
+from loadcluster.node_env import (
+    MASTER_BIND_HOST_ENV,
+    MASTER_TIMEOUT_ENV,
+    PROGRESS_INTERVAL_ENV,
+    RUN_DIR_ENV,
+    STATS_BIND_ENV,
+    STATS_LINGER_ENV,
+    STATS_PORT_ENV,
+)
 from loadcluster.plan import RunOptions, RunPlan, build_plan
 from loadcluster.reports import LocustReports
 from loadcluster.shape import PlanShape
 from loadcluster.slo import Verdict
+from loadcluster.statsserver import DEFAULT_STATS_PORT, RunView, start_stats_server
 
 logger = logging.getLogger("loadcluster")
 
@@ -162,6 +171,11 @@ def _run_dir(plan: RunPlan) -> Path:
     return Path(explicit) if explicit else plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
 
 
+def _stats_bind() -> str:
+    explicit = os.environ.get(STATS_BIND_ENV) or os.environ.get(MASTER_BIND_HOST_ENV, "*")
+    return "0.0.0.0" if explicit == "*" else explicit
+
+
 def _plan_requested() -> bool:
     """Nodes started by loadcluster carry the plan in the environment; plain `locust` runs don't."""
     return bool(os.environ.get(RunOptions.env_name("locustfile")))
@@ -196,11 +210,14 @@ def on_init(environment: Environment, **_kwargs: Any) -> None:
         return
     plan = build_plan(RunOptions.from_env())
     recorder = RunRecorder(environment, plan, _run_dir(plan))
-    shape = PlanShape(plan, on_finish=recorder.finish)
+    view = RunView(plan, run_id=recorder.run_dir.name)
+    shape = PlanShape(plan, on_finish=recorder.finish, on_stage=lambda stage: view.enter_stage(stage.name))
     shape.runner = environment.runner
     environment.shape_class = shape
     gevent.signal_handler(signal.SIGTERM, _on_sigterm, recorder, shape)
     environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
+    environment.events.test_start.add_listener(lambda **_: setattr(view, "started_at", recorder.started_at))
+    start_stats_server(environment, view, _stats_bind(), int(os.environ.get(STATS_PORT_ENV, DEFAULT_STATS_PORT)))
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)
     )
@@ -208,6 +225,8 @@ def on_init(environment: Environment, **_kwargs: Any) -> None:
     def on_quitting(environment: Environment, **_kw: Any) -> None:
         if not recorder.results_written:
             environment.process_exit_code = int(recorder.write_results().exit_code)
+            # Let Prometheus take one more scrape of the final figures before the endpoint goes.
+            gevent.sleep(float(os.environ.get(STATS_LINGER_ENV, "0")))
 
     environment.events.quitting.add_listener(on_quitting)
     logger.info(

@@ -20,10 +20,13 @@ logger = logging.getLogger(__name__)
 class PlanShape(LoadTestShape):
     abstract = True  # never picked up by Locust's own class discovery
 
-    def __init__(self, plan: RunPlan, on_finish: Callable[[bool], None]) -> None:
+    def __init__(
+        self, plan: RunPlan, on_finish: Callable[[bool], None], on_stage: Callable[[PlannedStage], None]
+    ) -> None:
         super().__init__()
         self.plan = plan
         self.on_finish = on_finish  # called with completed=True at the planned end
+        self.on_stage = on_stage
         self.current: PlannedStage | None = None
         self.stop_requested = False
 
@@ -36,6 +39,7 @@ class PlanShape(LoadTestShape):
             return None
         if stage != self.current:
             self.current = stage
+            self.on_stage(stage)
             logger.info(
                 "stage %s: %d users at %g/s until %.1fs", stage.name, stage.users, self.plan.spawn_rate, stage.end_s
             )

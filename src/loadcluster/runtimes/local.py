@@ -21,16 +21,18 @@ from typing import Any
 from urllib.parse import urlparse
 
 from loadcluster import results
-from loadcluster.errors import RunFailed, TargetUnreachable
+from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
 from loadcluster.node_env import (
     MASTER_BIND_HOST_ENV,
     MASTER_HOST_ENV,
     MASTER_PORT_ENV,
     RUN_DIR_ENV,
+    STATS_LINGER_ENV,
+    STATS_PORT_ENV,
 )
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
-from loadcluster.runtimes.processes import Child, free_port, spawn, terminate, wait_for_port
+from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
@@ -39,6 +41,9 @@ WORKER_EXIT_GRACE_S = 5.0
 # Beyond the planned duration: workers connecting, draining, writing the reports.
 RUN_OVERHEAD_S = 120.0
 TARGET_STATS_FILE = "target_stats.json"
+# Seconds the master keeps serving stats after the run, so a Prometheus scraping every second or two
+# records the final figures.
+EXPORTER_LINGER_S = 3.0
 
 Echo = Callable[[str], None]
 
@@ -70,7 +75,10 @@ class _Signals:
         self.received.append(signum)
 
 
-def run_local(plan: RunPlan, echo: Echo) -> LocalRun:
+def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> LocalRun:
+    """Run `plan`; with `exporter_port`, also serve its Prometheus metrics on 127.0.0.1:exporter_port."""
+    if exporter_port is not None and not port_is_free(LOOPBACK, exporter_port):
+        raise ConfigError(f"exporter port {exporter_port} is already in use on {LOOPBACK}: pick another")
     run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
     logs = run_dir / "logs"
     children: list[Child] = []
@@ -83,8 +91,12 @@ def run_local(plan: RunPlan, echo: Echo) -> LocalRun:
                 echo(f"demo target started at {plan.host}")
             else:
                 _check_reachable(plan.host)
-            children += _start_nodes(plan, run_dir, logs)
+            stats_port = free_port()
+            children += _start_nodes(plan, run_dir, stats_port, exporter_port is not None)
             echo(f"master and {plan.workers} workers started; logs in {logs}")
+            if exporter_port is not None:
+                children.append(_start_exporter(run_dir, stats_port, exporter_port))
+                echo(f"metrics for Prometheus at http://{LOOPBACK}:{exporter_port}/metrics")
             _supervise(plan, children, signals, echo)
             target_stats = _fetch_target_stats(plan.host, run_dir) if target else None
         finally:
@@ -120,8 +132,9 @@ def _check_reachable(host: str) -> None:
         )
 
 
-def _start_nodes(plan: RunPlan, run_dir: Path, logs: Path) -> list[Child]:
+def _start_nodes(plan: RunPlan, run_dir: Path, stats_port: int, scraped: bool) -> list[Child]:
     port = free_port()
+    logs = run_dir / "logs"
     env = {
         **os.environ,
         **plan.to_env(),
@@ -129,6 +142,9 @@ def _start_nodes(plan: RunPlan, run_dir: Path, logs: Path) -> list[Child]:
         MASTER_BIND_HOST_ENV: LOOPBACK,
         MASTER_HOST_ENV: LOOPBACK,
         MASTER_PORT_ENV: str(port),
+        STATS_PORT_ENV: str(stats_port),
+        # With an exporter watching, give its scraper time to see the final figures.
+        STATS_LINGER_ENV: str(EXPORTER_LINGER_S if scraped else 0),
         "PYTHONUNBUFFERED": "1",
     }
     node = [sys.executable, "-m", "loadcluster"]
@@ -137,6 +153,14 @@ def _start_nodes(plan: RunPlan, run_dir: Path, logs: Path) -> list[Child]:
         spawn(f"worker-{i}", [*node, "worker"], env, logs / f"worker-{i}.log") for i in range(1, plan.workers + 1)
     ]
     return [master, *workers]
+
+
+def _start_exporter(run_dir: Path, stats_port: int, exporter_port: int) -> Child:
+    command = [
+        *[sys.executable, "-m", "loadcluster", "exporter"],
+        *["--master-url", f"http://{LOOPBACK}:{stats_port}", "--bind", LOOPBACK, "--port", str(exporter_port)],
+    ]
+    return spawn("exporter", command, {**os.environ, RUN_DIR_ENV: str(run_dir)}, run_dir / "logs" / "exporter.log")
 
 
 def _supervise(plan: RunPlan, children: list[Child], signals: _Signals, echo: Echo) -> None:

@@ -80,6 +80,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(host: str, port: int, deadline_s: float, alive: Child | None = None) -> bool:
     """True once `host:port` accepts a TCP connection; False at the deadline or if `alive` exits."""
     deadline = time.monotonic() + deadline_s
