@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,11 +88,7 @@ class DemoTarget:
 def _answers_health(url: str, process: subprocess.Popen[bytes]) -> bool:
     if process.poll() is not None:
         raise AssertionError(f"demo target exited early with code {process.returncode}")
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError):
-        return False
+    return _answers(f"{url}/health")
 
 
 @pytest.fixture
@@ -116,3 +115,65 @@ def demo_target(tmp_path: Path) -> Iterator[DemoTarget]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@dataclass
+class Prometheus:
+    """A real Prometheus server (Debian's package) scraping what a test points it at."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def query(self, expression: str) -> list[dict[str, object]]:
+        query = urllib.parse.urlencode({"query": expression})
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?{query}", timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return list(body["data"]["result"])
+
+    def value(self, expression: str) -> float | None:
+        result = self.query(expression)
+        return float(result[0]["value"][1]) if result else None  # type: ignore[index]
+
+
+@pytest.fixture
+def start_prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
+    """start_prometheus({"job": "127.0.0.1:port"}, rule_files=[...]) -> a ready Prometheus (1 s scrapes)."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus is not installed (apt-get install prometheus; .ci/run installs it)")
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(jobs: dict[str, str], rule_files: Sequence[Path] = ()) -> Prometheus:
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(path) for path in rule_files],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in jobs.items()
+            ],
+        }
+        config_file = tmp_path / "prometheus.yml"
+        config_file.write_text(json.dumps(config))  # JSON is YAML
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, f"--config.file={config_file}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("wb"),
+        )  # fmt: skip
+        started.append(process)
+        server = Prometheus(f"http://127.0.0.1:{port}", process)
+        wait_until(lambda: _answers(f"{server.url}/-/ready"), 30, "Prometheus to be ready")
+        return server
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -26,6 +26,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from loadcluster.errors import RunFailed
 
@@ -67,14 +68,15 @@ def histogram_buckets(response_times: Mapping[str, int]) -> list[tuple[str, floa
         while index < len(counts) and counts[index][0] <= bound * 1000:
             cumulative += counts[index][1]
             index += 1
-        buckets.append((f"{bound:g}", float(cumulative)))
+        buckets.append((floatToGoString(bound), float(cumulative)))
     buckets.append(("+Inf", float(sum(count for _, count in counts))))
     return buckets
 
 
 class MasterCollector(Collector):
-    def __init__(self, master_url: str) -> None:
+    def __init__(self, master_url: str, read: Callable[[str], dict[str, Any]] = read_master) -> None:
         self.stats_url = master_url.rstrip("/") + "/stats"
+        self.read = read
         self.scrape_errors = 0
 
     def describe(self) -> list[Metric]:
@@ -83,7 +85,7 @@ class MasterCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
         try:
-            document = read_master(self.stats_url)
+            document = self.read(self.stats_url)
         except (OSError, ValueError) as error:
             self.scrape_errors += 1
             logger.warning("cannot read the master at %s: %s", self.stats_url, error)
