@@ -164,7 +164,8 @@ def test_the_exporter_answers_a_failed_scrape_when_the_master_is_down(tmp_path: 
         assert wait_for_port("127.0.0.1", exporter_port, 15, alive=exporter)
         with pytest.raises(urllib.error.HTTPError) as failed:
             urllib.request.urlopen(f"http://127.0.0.1:{exporter_port}/metrics", timeout=5)
-        assert failed.value.code == 500
+        assert failed.value.code == 503
+        assert "cannot read the master" in failed.value.read().decode()
     finally:
         terminate([exporter], 5)
     assert exporter.process.returncode == 0  # SIGTERM is a clean stop

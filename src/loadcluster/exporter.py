@@ -13,22 +13,26 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from loadcluster.errors import RunFailed
+from loadcluster.errors import LoadclusterError, RunFailed
 
 logger = logging.getLogger(__name__)
 
@@ -184,14 +188,33 @@ def build_registry(master_url: str) -> CollectorRegistry:
     return registry
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
+        """No access log: Prometheus scrapes every few seconds."""
+
+
+def metrics_app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+    """/metrics; a master that cannot be read answers 503 with one line instead of a traceback."""
+    prometheus_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return prometheus_app(environ, start_response)  # type: ignore[no-any-return]
+        except LoadclusterError as error:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
+            return [f"{error}\n".encode()]
+
+    return app
+
+
 def serve_exporter(master_url: str, bind: str, port: int) -> None:
     """Serve /metrics until SIGTERM or Ctrl-C."""
-    import signal
-    import threading
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server, thread = start_http_server(port, addr=bind, registry=build_registry(master_url))
+    server = make_server(bind, port, metrics_app(build_registry(master_url)), ThreadingWSGIServer, _QuietHandler)
     logger.info("exporter for %s listening on http://%s:%d/metrics", master_url, bind, server.server_port)
+    # serve_forever runs in this (main) thread; a signal handler cannot call shutdown() from it.
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
