@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -124,7 +125,7 @@ class Prometheus:
     url: str
     process: subprocess.Popen[bytes]
 
-    def query(self, expression: str) -> list[dict[str, object]]:
+    def query(self, expression: str) -> list[dict[str, Any]]:
         query = urllib.parse.urlencode({"query": expression})
         with urllib.request.urlopen(f"{self.url}/api/v1/query?{query}", timeout=10) as response:
             body = json.load(response)
@@ -133,7 +134,7 @@ class Prometheus:
 
     def value(self, expression: str) -> float | None:
         result = self.query(expression)
-        return float(result[0]["value"][1]) if result else None  # type: ignore[index]
+        return float(result[0]["value"][1]) if result else None
 
 
 @pytest.fixture

@@ -305,6 +305,16 @@ def test_counts_every_request_except_control_endpoints(client: FlaskClient) -> N
     }
 
 
+def test_prometheus_scraping_the_target_is_monitoring_not_load() -> None:
+    client = create_app(TargetSettings(error_rate=1.0)).test_client()
+
+    scrape = client.get("/metrics", headers={"User-Agent": "Prometheus/2.42.0"})
+    load = client.get("/metrics", headers={"User-Agent": "python/gevent-http-client-2.6.1"})
+
+    assert (scrape.status_code, load.status_code) == (200, 500)
+    assert stats(client)["by_endpoint"] == {"GET /metrics": 1}
+
+
 def test_reset_zeroes_the_counters(client: FlaskClient) -> None:
     login(client, "support_staff")
     assert stats(client)["logins_by_role"] == {"support_staff": 1}

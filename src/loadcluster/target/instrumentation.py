@@ -1,8 +1,9 @@
 """Counting, timing, slowing down and failing requests, and the routes that report on them.
 
 Everything is done in request hooks so no endpoint can be missed. Requests under /_target/ are the
-control endpoints tests and the CLI use to read and reset the counts: they are neither counted nor
-slowed nor failed, so checking a run never disturbs it.
+control endpoints tests and the CLI use to read and reset the counts, and Prometheus' own scrapes of
+/metrics are monitoring: neither is counted, slowed or failed, so watching a run never disturbs it
+(the run's request total still equals the target's count).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from loadcluster.target.state import State
 _UNMATCHED_KEYS_LIMIT = 100  # distinct unknown paths counted by name before they share one bucket
 
 
-def _is_control_path(path: str) -> bool:
-    return path.startswith("/_target/")
+def _is_unmetered() -> bool:
+    return request.path.startswith("/_target/") or request.user_agent.string.startswith("Prometheus/")
 
 
 def install_instrumentation(app: flask.Flask, state: State) -> None:
@@ -48,7 +49,7 @@ def install_instrumentation(app: flask.Flask, state: State) -> None:
 
     @app.before_request
     def count_and_inject() -> ResponseReturnValue | None:
-        if _is_control_path(request.path):
+        if _is_unmetered():
             return None
         g.started = time.perf_counter()
         rule = request.url_rule.rule if request.url_rule else None
