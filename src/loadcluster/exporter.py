@@ -189,7 +189,7 @@ def build_registry(master_url: str) -> CollectorRegistry:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """No access log: Prometheus scrapes every few seconds."""
 
 

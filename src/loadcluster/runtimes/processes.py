@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -30,7 +31,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
-    log: object = field(repr=False)
+    log: BinaryIO = field(repr=False)
 
     @property
     def running(self) -> bool:
@@ -47,7 +48,7 @@ def spawn(name: str, command: Sequence[str], env: Mapping[str, str], log_path: P
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509  (no threads in the supervisor)
+        preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
     )
     return Child(name, process, log_path, log)
 
@@ -64,7 +65,7 @@ def terminate(children: Sequence[Child], grace_s: float) -> None:
         except subprocess.TimeoutExpired:
             _signal_group(child, signal.SIGKILL)
             child.process.wait()
-        child.log.close()  # type: ignore[attr-defined]
+        child.log.close()
 
 
 def _signal_group(child: Child, signum: int) -> None:
