@@ -1,6 +1,7 @@
 # loadcluster: `make help` lists the targets.
-# Scenario targets run a real master and workers as local processes; settings pass through to the
-# CLI as LOADCLUSTER_* variables, e.g. `make spike WORKERS=8`, `make stress SUITE=agent-mitra`.
+# Scenario targets run a real master and workers: as containers on Docker Compose when a Docker engine
+# answers, else as local processes (RUNTIME=local|compose to choose). Settings pass through to the CLI as
+# LOADCLUSTER_* variables, e.g. `make spike WORKERS=8`, `make stress SUITE=agent-mitra`.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,6 +16,13 @@ HOST ?=
 RESULTS ?= results
 BASELINE ?=
 CURRENT ?=
+RUNTIME ?= $(LOADCLUSTER_RUNTIME)
+MONITORING ?=
+IMAGE ?= loadcluster:0.1.0
+# The image's base (default python:3.12-slim, or the air-gapped one from `make base-image` when present).
+AIRGAP_BASE := loadcluster/base:bookworm
+BASE_IMAGE ?=
+export LOADCLUSTER_BASE_IMAGE = $(BASE_IMAGE)
 
 export LOADCLUSTER_SUITE = $(SUITE)
 export LOADCLUSTER_WORKERS = $(WORKERS)
@@ -24,16 +32,20 @@ export LOADCLUSTER_DURATION = $(DURATION)
 export LOADCLUSTER_TIME_SCALE = $(TIME_SCALE)
 export LOADCLUSTER_HOST = $(HOST)
 export LOADCLUSTER_RESULTS = $(RESULTS)
+export LOADCLUSTER_RUNTIME := $(RUNTIME)
+export LOADCLUSTER_MONITORING = $(MONITORING)
+export LOADCLUSTER_IMAGE = $(IMAGE)
 
 RUN := $(BIN)/loadcluster run --scenario
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run test lint scenarios smoke sustained stress spike \
-	basic moderate heavy peak endurance multiple target compare clean
+	basic moderate heavy peak endurance multiple target compare clean image base-image up down docker-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  variables: SUITE WORKERS USERS SPAWN_RATE DURATION TIME_SCALE HOST RESULTS (e.g. make spike WORKERS=8)"
+	@echo "             RUNTIME=auto|local|compose MONITORING=1 (Grafana) IMAGE BASE_IMAGE"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or newer"; exit 1; }
@@ -54,8 +66,8 @@ install-dev: $(VENV)/.installed-dev ## install with the test and lint tools
 
 run: smoke ## the first run: a distributed smoke test against the bundled demo target
 
-test: install-dev lint ## lint, type-check and run the whole test suite
-	$(BIN)/python -m pytest
+test: install-dev lint ## lint, type-check and run the whole test suite (Compose tests need Docker)
+	LOADCLUSTER_RUNTIME=$(or $(RUNTIME),local) $(BIN)/python -m pytest
 
 lint: install-dev ## ruff and mypy
 	$(BIN)/ruff check src tests locust
@@ -101,6 +113,23 @@ target: install ## serve the demo target on http://127.0.0.1:8080
 compare: install ## compare two runs: make compare BASELINE=results/a CURRENT=results/b
 	@test -n "$(BASELINE)" -a -n "$(CURRENT)" || { echo "set BASELINE=<run dir> and CURRENT=<run dir>"; exit 2; }
 	$(BIN)/loadcluster compare $(BASELINE) $(CURRENT)
+
+docker-check:
+	@command -v docker >/dev/null || { echo "docker not found: install Docker (or use RUNTIME=local)"; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "Docker is installed but its daemon does not answer: start it"; exit 1; }
+
+image: install docker-check ## build the loadcluster image if the source changed (BASE_IMAGE=... for its base)
+	$(BIN)/python -m loadcluster.runtimes.compose image
+
+base-image: docker-check ## air-gapped: build the base and a Prometheus image from Debian packages (root)
+	deploy/base-image/build.sh $(AIRGAP_BASE)
+	docker build -q -f deploy/base-image/prometheus.Dockerfile -t loadcluster/prometheus:bookworm deploy/base-image
+
+up: install docker-check ## interactive stack on Compose: demo target, workers, Locust web UI on :8089
+	$(BIN)/python -m loadcluster.runtimes.compose up
+
+down: install docker-check ## remove the interactive stack
+	$(BIN)/python -m loadcluster.runtimes.compose down
 
 clean: ## remove the virtualenv, caches and results
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results

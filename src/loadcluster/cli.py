@@ -10,9 +10,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadcluster import compare as comparing
 from loadcluster import console
@@ -27,6 +28,12 @@ MULTIPLE_ENV = "LOADCLUSTER_MULTIPLE"
 TOLERANCE_ENV = "LOADCLUSTER_COMPARE_TOLERANCE"
 TARGET_ENV = "LOADCLUSTER_TARGET_"
 EXPORTER_ENV = "LOADCLUSTER_EXPORTER_"
+RUNTIME_ENV = "LOADCLUSTER_RUNTIME"
+
+if TYPE_CHECKING:
+    from loadcluster.runtimes.local import Echo, LocalRun
+
+    Runner = Callable[[RunPlan, Echo, int | None], LocalRun]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(MULTIPLE_ENV),
         metavar="A,B,...",
         help="run several scenarios in sequence (default: the suite's list)",
+    )
+    run.add_argument(
+        "--runtime",
+        default=os.environ.get(RUNTIME_ENV),
+        help="where master and workers run: auto (Compose when a Docker engine answers, else local), local, compose",
     )
     run.add_argument(
         "--exporter-port",
@@ -142,10 +154,26 @@ def _run(args: argparse.Namespace) -> ExitCode:
         int(parse_positive(args.exporter_port, what="exporter port", integer=True)) if args.exporter_port else None
     )
     if args.multiple is None:
-        return _run_one(build_plan(options), exporter_port)
+        plan = build_plan(options)
+        return _run_one(plan, exporter_port, _runner(args.runtime, plan))
     # Every plan is built (and so checked) before the first run starts.
     plans = [build_plan(options.overridden_by(scenario=name)) for name in _multiple_names(options, args.multiple)]
-    return _run_sequence(plans, exporter_port)
+    return _run_sequence(plans, exporter_port, _runner(args.runtime, plans[0]))
+
+
+def _runner(requested: str | None, plan: RunPlan) -> Runner:
+    """The runtime's run function, chosen once the plan is checked; says which and why."""
+    from loadcluster.runtimes.compose import Runtime, choose_runtime
+
+    runtime, reason = choose_runtime(requested, plan.host)
+    _say(f"loadcluster: runtime {runtime.value} ({reason})")
+    if runtime is Runtime.COMPOSE:
+        from loadcluster.runtimes.compose import run_compose
+
+        return run_compose
+    from loadcluster.runtimes.local import run_local
+
+    return run_local
 
 
 def _multiple_names(options: RunOptions, listed: str) -> list[str]:
@@ -160,14 +188,12 @@ def _multiple_names(options: RunOptions, listed: str) -> list[str]:
     return list(suite.multiple)
 
 
-def _run_one(plan: RunPlan, exporter_port: int | None) -> ExitCode:
-    from loadcluster.runtimes.local import run_local
-
+def _run_one(plan: RunPlan, exporter_port: int | None, runner: Runner) -> ExitCode:
     _say(
         f"loadcluster: {plan.name}: {plan.users} users at {plan.spawn_rate:g}/s, {plan.workers} workers, "
         f"{plan.duration_s:g}s ({plan.description})"
     )
-    run = run_local(plan, _say, exporter_port)
+    run = runner(plan, _say, exporter_port)
     _say("")
     _say(console.summary_report(run.summary))
     if run.target_stats is not None:
@@ -176,15 +202,13 @@ def _run_one(plan: RunPlan, exporter_port: int | None) -> ExitCode:
     return Verdict(run.summary["slo"]["verdict"]).exit_code
 
 
-def _run_sequence(plans: list[RunPlan], exporter_port: int | None) -> ExitCode:
-    from loadcluster.runtimes.local import run_local
-
+def _run_sequence(plans: list[RunPlan], exporter_port: int | None, runner: Runner) -> ExitCode:
     rows: list[list[object]] = []
     codes: list[ExitCode] = []
     runs: list[dict[str, object]] = []
     for plan in plans:
         _say(f"loadcluster: [{len(runs) + 1}/{len(plans)}] {plan.name}")
-        run = run_local(plan, _say, exporter_port)
+        run = runner(plan, _say, exporter_port)
         totals, verdict = run.summary["totals"], Verdict(run.summary["slo"]["verdict"])
         rows.append(
             [
