@@ -1,0 +1,122 @@
+"""The Compose runtime for real: containers on this machine's Docker engine, load only between them.
+
+Skipped only when no Docker engine answers (CI always starts one: see .ci/run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REPO, loadcluster, wait_until
+
+from loadcluster.runtimes.docker import PROJECT_LABEL, engine_answers
+from loadcluster.runtimes.processes import free_port
+
+ENGINE = engine_answers()
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(ENGINE is None, reason="no Docker engine answers (`docker version` failed); CI starts dockerd"),
+]
+
+
+def _env() -> dict[str, str]:
+    """Compose runs from a test: their own Prometheus port, nothing from the caller's LOADCLUSTER_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADCLUSTER_")}
+    return {**env, "LOADCLUSTER_PROMETHEUS_PORT": str(free_port()), "LOADCLUSTER_RUNTIME": "compose"}
+
+
+def _project(output: str) -> str:
+    match = re.search(r"starting Compose project (loadcluster-[0-9a-f]+)", output)
+    assert match, output
+    return match[1]
+
+
+def _leftovers(project: str) -> list[str]:
+    found = []
+    for kind, every in (("container", ["-a"]), ("network", []), ("volume", [])):
+        listing = ["docker", kind, "ls", *every, "-q", "--filter", f"label={PROJECT_LABEL}={project}"]
+        found += subprocess.run(listing, capture_output=True, text=True, check=True).stdout.split()
+    return found
+
+
+def test_scaled_down_spike_on_four_worker_containers(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    args = ["run", "--scenario", "spike", "--workers", "4", "--time-scale", "0.1", "--results", str(results)]
+    done = loadcluster(*args, env=_env(), timeout=400)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "runtime compose" in output and "Verdict: PASSED" in output
+    (run_dir,) = results.glob("customer-success-spike-*")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["users"]["workers_seen"] == 4
+    assert summary["users"]["peak"] == 1000
+    assert summary["slo"]["verdict"] == "passed"
+    assert summary["run"]["host"] == "http://target:8080"
+    target = json.loads((run_dir / "target_stats.json").read_text())
+    assert target["requests_total"] == summary["totals"]["requests"]
+    assert {"junit.xml", "report.html"} <= {p.name for p in run_dir.iterdir()}
+    assert {f"worker-{i}.log" for i in range(1, 5)} | {"master.log", "target.log"} <= {
+        p.name for p in (run_dir / "logs").iterdir()
+    }
+    assert _leftovers(_project(output)) == []
+
+
+def test_ctrl_c_stops_the_run_writes_results_and_removes_the_stack(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results)]
+    log = tmp_path / "out.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(command, env=_env(), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "users 10/10" in log.read_text(), 120, "the smoke run to reach 10 users")
+        run.send_signal(signal.SIGINT)
+        code = run.wait(timeout=90)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    output = log.read_text()
+    assert code == 2, output
+    assert "interrupted: stopping the run" in output
+    (summary,) = results.glob("customer-success-smoke-*/summary.json")
+    assert json.loads(summary.read_text())["slo"]["verdict"] == "interrupted"
+    assert _leftovers(_project(output)) == []
+
+
+def test_make_up_serves_the_web_ui_and_make_down_removes_it() -> None:
+    web_port = free_port()
+    env = {**_env(), "MAKEFLAGS": "", "LOADCLUSTER_WEB_PORT": str(web_port)}
+    make = ["make", "--no-print-directory", "-C", str(REPO)]
+    try:
+        up = subprocess.run([*make, "up", "WORKERS=2"], env=env, capture_output=True, text=True, timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"http://127.0.0.1:{web_port}" in up.stdout
+
+        def workers_ready() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/stats/requests", timeout=5) as response:
+                return len(json.load(response)["workers"]) == 2
+
+        wait_until(workers_ready, 60, "2 workers to connect to the web-UI master")
+    finally:
+        down = subprocess.run([*make, "down"], env=env, capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert _leftovers("loadcluster") == []
+
+
+def test_a_taken_prometheus_port_is_refused_before_anything_starts() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {**_env(), "LOADCLUSTER_PROMETHEUS_PORT": str(taken.getsockname()[1])}
+        done = loadcluster("run", "--scenario", "smoke", "--time-scale", "0.1", env=env, timeout=120)
+    assert done.returncode == 2 and "already in use" in done.stderr, done.stdout + done.stderr
+    assert "starting Compose project" not in done.stdout
