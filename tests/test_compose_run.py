@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -69,14 +70,29 @@ def test_scaled_down_spike_on_four_worker_containers(tmp_path: Path) -> None:
     assert _leftovers(_project(output)) == []
 
 
-def test_ctrl_c_stops_the_run_writes_results_and_removes_the_stack(tmp_path: Path) -> None:
+def _prometheus_value(port: str, query: str) -> float | None:
+    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(query)}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            found = json.load(response)["data"]["result"]
+    except OSError:
+        return None
+    return float(found[0]["value"][1]) if found else None
+
+
+def test_prometheus_scrapes_the_exporter_then_ctrl_c_removes_the_stack(tmp_path: Path) -> None:
+    """Mid-run, the stack's Prometheus sees the run's users through the exporter; then Ctrl-C stops
+    the run, its results are written and copied out, and the whole project is removed."""
     results = tmp_path / "results"
     command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results)]
-    log = tmp_path / "out.log"
+    log, env = tmp_path / "out.log", _env()
     with log.open("w") as out:
-        run = subprocess.Popen(command, env=_env(), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        run = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: "users 10/10" in log.read_text(), 120, "the smoke run to reach 10 users")
+        port = env["LOADCLUSTER_PROMETHEUS_PORT"]
+        wait_until(lambda: _prometheus_value(port, 'up{job="loadcluster"}') == 1, 30, "a successful scrape")
+        wait_until(lambda: _prometheus_value(port, "sum(loadcluster_users)") == 10, 30, "10 users in Prometheus")
         run.send_signal(signal.SIGINT)
         code = run.wait(timeout=90)
     finally:
