@@ -39,7 +39,7 @@ export LOADCLUSTER_IMAGE = $(IMAGE)
 RUN := $(BIN)/loadcluster run --scenario
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test lint scenarios smoke sustained stress spike \
+.PHONY: help install install-dev run test lint bench scenarios smoke sustained stress spike \
 	basic moderate heavy peak endurance multiple target compare clean image base-image up down docker-check
 
 help: ## list the targets
@@ -64,10 +64,11 @@ install: $(VENV)/.installed ## create .venv and install loadcluster into it
 
 install-dev: $(VENV)/.installed-dev ## install with the test and lint tools
 
-run: smoke ## the first run: a distributed smoke test against the bundled demo target
+run: install ## the first run: a distributed smoke test, local processes against the bundled demo target
+	$(BIN)/loadcluster run --runtime local --scenario smoke
 
 test: install-dev lint ## lint, type-check and run the whole test suite (Compose tests need Docker)
-	LOADCLUSTER_RUNTIME=$(or $(RUNTIME),local) $(BIN)/python -m pytest
+	$(BIN)/python -m pytest
 
 lint: install-dev ## ruff and mypy
 	$(BIN)/ruff check src tests locust
@@ -130,6 +131,9 @@ up: install docker-check ## interactive stack on Compose: demo target, workers, 
 
 down: install docker-check ## remove the interactive stack
 	$(BIN)/python -m loadcluster.runtimes.compose down
+
+bench: install ## benchmarks (run alone on the machine): exporter scrape cost, 100 endpoints vs 1
+	$(BIN)/python bench/exporter_scrape.py
 
 clean: ## remove the virtualenv, caches and results
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results

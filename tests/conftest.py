@@ -21,6 +21,10 @@ import pytest
 
 from loadcluster.runtimes.processes import free_port
 
+# Tests choose their runtime: local processes unless a test asks for Compose (even where Docker answers).
+if not os.environ.get("LOADCLUSTER_RUNTIME"):
+    os.environ["LOADCLUSTER_RUNTIME"] = "local"
+
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILES = REPO / "locust"
 

@@ -31,9 +31,9 @@ EXPORTER_ENV = "LOADCLUSTER_EXPORTER_"
 RUNTIME_ENV = "LOADCLUSTER_RUNTIME"
 
 if TYPE_CHECKING:
-    from loadcluster.runtimes.local import Echo, LocalRun
+    from loadcluster.runtimes.supervision import Echo, RunResult
 
-    Runner = Callable[[RunPlan, Echo, int | None], LocalRun]
+    Runner = Callable[[RunPlan, Echo, int | None], RunResult]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

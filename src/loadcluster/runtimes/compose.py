@@ -28,9 +28,9 @@ from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable, did_yo
 from loadcluster.node_env import MASTER_HOST_ENV, RUN_DIR_ENV
 from loadcluster.plan import RunOptions, RunPlan
 from loadcluster.runtimes.docker import Docker, engine_answers, image_for_source
-from loadcluster.runtimes.local import RUN_OVERHEAD_S, TARGET_STATS_FILE, Echo, LocalRun, _Signals
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import spawn, terminate, wait_for_port
+from loadcluster.runtimes.supervision import RUN_OVERHEAD_S, TARGET_STATS_FILE, Echo, Interrupts, RunResult
 
 SOURCE_TREE = Path(__file__).resolve().parents[3]
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
@@ -100,7 +100,7 @@ class Project:
         return [*docker.compose, "-p", self.name, *files, *profiles, *args]
 
 
-def run_compose(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> LocalRun:
+def run_compose(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> RunResult:
     """Run `plan` on Compose; the stack's own exporter and Prometheus replace `exporter_port`."""
     docker = Docker.connect()
     check_host_for_containers(plan.host)
@@ -120,14 +120,14 @@ def run_compose(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> 
         profiles=("monitoring",) if monitoring else (),
         env={**os.environ, **_stack_env(plan, run_dir, image, docker), **ports},
     )
-    with _Signals() as signals:
+    with Interrupts() as signals:
         try:
             return _run(plan, project, docker, run_dir, signals, echo)
         finally:
             tear_down(project, docker, echo)
 
 
-def _run(plan: RunPlan, project: Project, docker: Docker, run_dir: Path, signals: _Signals, echo: Echo) -> LocalRun:
+def _run(plan: RunPlan, project: Project, docker: Docker, run_dir: Path, signals: Interrupts, echo: Echo) -> RunResult:
     services = [*RUN_SERVICES, *(["grafana"] if project.profiles else []), *([] if plan.host else [TARGET_SERVICE])]
     echo(f"starting Compose project {project.name}: {', '.join(services)} (worker x{plan.workers})")
     started = time.monotonic()
@@ -144,7 +144,7 @@ def _run(plan: RunPlan, project: Project, docker: Docker, run_dir: Path, signals
     _save_logs(project, docker, logs)
     if not (run_dir / results.SUMMARY_FILE).is_file():
         raise RunFailed(f"the master (exit code {code}) wrote no summary; see {logs / 'master.log'}")
-    return LocalRun(run_dir, results.read_summary(run_dir), target_stats)
+    return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
 
 def _stack_env(plan: RunPlan, run_dir: Path, image: str, docker: Docker) -> dict[str, str]:
@@ -240,7 +240,7 @@ def prometheus_image(docker: Docker) -> str:
     return DEFAULT_PROMETHEUS_IMAGE
 
 
-def _supervise(plan: RunPlan, docker: Docker, master: str, log: Path, signals: _Signals, echo: Echo) -> int:
+def _supervise(plan: RunPlan, docker: Docker, master: str, log: Path, signals: Interrupts, echo: Echo) -> int:
     """Echo the master's progress until it exits; Ctrl-C/SIGTERM stop it (twice: give up at once)."""
     follower = spawn("master-log", [*docker.client, "logs", "-f", master], os.environ, log)
     waiter = subprocess.Popen(

@@ -12,11 +12,9 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,49 +31,18 @@ from loadcluster.node_env import (
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
+from loadcluster.runtimes.supervision import RUN_OVERHEAD_S, TARGET_STATS_FILE, Echo, Interrupts, RunResult
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
 TARGET_CHECK_DEADLINE_S = 3.0
 WORKER_EXIT_GRACE_S = 5.0
-# Beyond the planned duration: workers connecting, draining, writing the reports.
-RUN_OVERHEAD_S = 120.0
-TARGET_STATS_FILE = "target_stats.json"
 # Seconds the master keeps serving stats after the run, so a Prometheus scraping every second or two
 # records the final figures.
 EXPORTER_LINGER_S = 3.0
 
-Echo = Callable[[str], None]
 
-
-@dataclass(frozen=True)
-class LocalRun:
-    run_dir: Path
-    summary: dict[str, Any]
-    target_stats: dict[str, Any] | None
-
-
-class _Signals:
-    """Ctrl-C / SIGTERM while supervising: remembered, acted on by the supervision loop."""
-
-    def __init__(self) -> None:
-        self.received: list[int] = []
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        self.received.append(signum)
-
-
-def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> LocalRun:
+def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> RunResult:
     """Run `plan`; with `exporter_port`, also serve its Prometheus metrics on 127.0.0.1:exporter_port."""
     if exporter_port is not None and not port_is_free(LOOPBACK, exporter_port):
         raise ConfigError(f"exporter port {exporter_port} is already in use on {LOOPBACK}: pick another")
@@ -83,7 +50,7 @@ def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> Lo
     logs = run_dir / "logs"
     children: list[Child] = []
     target: Child | None = None
-    with _Signals() as signals:
+    with Interrupts() as signals:
         try:
             if plan.host is None:
                 target, plan = _start_demo_target(plan, run_dir)
@@ -105,7 +72,7 @@ def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> Lo
                 terminate([target], WORKER_EXIT_GRACE_S)
     if not (run_dir / results.SUMMARY_FILE).is_file():
         raise RunFailed(f"the run wrote no summary; see {logs / 'master.log'}")
-    return LocalRun(run_dir, results.read_summary(run_dir), target_stats)
+    return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
 
 def _start_demo_target(plan: RunPlan, run_dir: Path) -> tuple[Child, RunPlan]:
@@ -163,7 +130,7 @@ def _start_exporter(run_dir: Path, stats_port: int, exporter_port: int) -> Child
     return spawn("exporter", command, {**os.environ, RUN_DIR_ENV: str(run_dir)}, run_dir / "logs" / "exporter.log")
 
 
-def _supervise(plan: RunPlan, children: list[Child], signals: _Signals, echo: Echo) -> None:
+def _supervise(plan: RunPlan, children: list[Child], signals: Interrupts, echo: Echo) -> None:
     master = next(c for c in children if c.name == "master")
     workers = [c for c in children if c.name.startswith("worker-")]
     tails = [LogTail(c.log_path, c.name) for c in [master, *workers]]
