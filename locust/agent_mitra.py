@@ -263,23 +263,27 @@ class RegionalManagerUser(ManagementUser):
 # --------------------------------------------------------------------------------------------------
 
 
-class FieldAgentUser(AgentMitraUser):
-    """An agent's day: dashboard, customers, selling policies and collecting premiums."""
+def premium_payment(policy: dict[str, Any]) -> dict[str, Any]:
+    """One premium for `policy`, as an agent collects it or a policyholder pays it."""
+    return {
+        "policy_id": policy["policy_id"],
+        "amount": policy.get("premium_amount", 1000),
+        "method": random.choice(PAYMENT_METHODS),
+    }
+
+
+class PolicyHolderOrAgentUser(AgentMitraUser):
+    """What agents and policyholders both do: their dashboard, their policies, paying premiums."""
 
     abstract = True
 
     def on_start(self) -> None:
-        self.customers: list[str] = []
         self.policies: list[dict[str, Any]] = []
         super().on_start()
 
     @task(3)
     def dashboard(self) -> None:
         self.api("GET", "/api/v1/dashboard/analytics")
-
-    @task(2)
-    def customer_list(self) -> None:
-        self.customers = ids(items(self.api("GET", "/api/v1/customers", params={"limit": 50})), "customer_id")
 
     @task(3)
     def my_policies(self) -> None:
@@ -292,6 +296,28 @@ class FieldAgentUser(AgentMitraUser):
         if self.policies:
             policy_id = random.choice(self.policies)["policy_id"]
             self.api("GET", f"/api/v1/policies/{policy_id}", name="/api/v1/policies/[id]")
+
+    @task(1)
+    def pay_premium(self) -> None:
+        # An agent collecting a premium and a policyholder paying one make the same request.
+        if not self.policies:
+            self.my_policies()
+        if self.policies:
+            self.api("POST", "/api/v1/payments", json=premium_payment(random.choice(self.policies)))
+
+
+class FieldAgentUser(PolicyHolderOrAgentUser):
+    """An agent's day: dashboard, customers, selling policies and collecting premiums."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        self.customers: list[str] = []
+        super().on_start()
+
+    @task(2)
+    def customer_list(self) -> None:
+        self.customers = ids(items(self.api("GET", "/api/v1/customers", params={"limit": 50})), "customer_id")
 
     @task(2)
     def sell_policy(self) -> None:
@@ -316,19 +342,6 @@ class FieldAgentUser(AgentMitraUser):
     @task(1)
     def payments(self) -> None:
         self.api("GET", "/api/v1/payments", params={"limit": 20})
-
-    @task(1)
-    def collect_premium(self) -> None:
-        if not self.policies:
-            self.my_policies()
-        if self.policies:
-            policy = random.choice(self.policies)
-            payment = {
-                "policy_id": policy["policy_id"],
-                "amount": policy.get("premium_amount", 1000),
-                "method": random.choice(PAYMENT_METHODS),
-            }
-            self.api("POST", "/api/v1/payments", json=payment)
 
 
 class SeniorAgentUser(FieldAgentUser):
@@ -361,47 +374,17 @@ class JuniorAgentUser(FieldAgentUser):
 # --------------------------------------------------------------------------------------------------
 
 
-class PolicyholderUser(AgentMitraUser):
+class PolicyholderUser(PolicyHolderOrAgentUser):
     weight = 50
     role = "policyholder"
 
     def on_start(self) -> None:
-        self.policies: list[dict[str, Any]] = []
         self.tickets: list[str] = []
         super().on_start()
-
-    @task(3)
-    def dashboard(self) -> None:
-        self.api("GET", "/api/v1/dashboard/analytics")
-
-    @task(3)
-    def my_policies(self) -> None:
-        self.policies = items(self.api("GET", "/api/v1/policies", params={"limit": 20})) or self.policies
-
-    @task(2)
-    def policy_details(self) -> None:
-        if not self.policies:
-            self.my_policies()
-        if self.policies:
-            policy_id = random.choice(self.policies)["policy_id"]
-            self.api("GET", f"/api/v1/policies/{policy_id}", name="/api/v1/policies/[id]")
 
     @task(2)
     def payment_history(self) -> None:
         self.api("GET", "/api/v1/payments", params={"limit": 20})
-
-    @task(1)
-    def pay_premium(self) -> None:
-        if not self.policies:
-            self.my_policies()
-        if self.policies:
-            policy = random.choice(self.policies)
-            payment = {
-                "policy_id": policy["policy_id"],
-                "amount": policy.get("premium_amount", 1000),
-                "method": random.choice(PAYMENT_METHODS),
-            }
-            self.api("POST", "/api/v1/payments", json=payment)
 
     @task(1)
     def raise_ticket(self) -> None:
