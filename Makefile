@@ -120,17 +120,17 @@ docker-check:
 	@docker info >/dev/null 2>&1 || { echo "Docker is installed but its daemon does not answer: start it"; exit 1; }
 
 image: install docker-check ## build the loadcluster image if the source changed (BASE_IMAGE=... for its base)
-	$(BIN)/python -m loadcluster.runtimes.compose image
+	$(BIN)/loadcluster image
 
 base-image: docker-check ## air-gapped: build the base and a Prometheus image from Debian packages (root)
 	deploy/base-image/build.sh $(AIRGAP_BASE)
 	docker build -q -f deploy/base-image/prometheus.Dockerfile -t loadcluster/prometheus:bookworm deploy/base-image
 
 up: install docker-check ## interactive stack on Compose: demo target, workers, Locust web UI on :8089
-	$(BIN)/python -m loadcluster.runtimes.compose up
+	$(BIN)/loadcluster up
 
 down: install docker-check ## remove the interactive stack
-	$(BIN)/python -m loadcluster.runtimes.compose down
+	$(BIN)/loadcluster down
 
 bench: install ## benchmarks (run alone on the machine): exporter scrape cost, 100 endpoints vs 1
 	$(BIN)/python bench/exporter_scrape.py

@@ -126,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--port", default=os.environ.get(EXPORTER_ENV + "PORT", "9646"))
     exporter.set_defaults(handler=_exporter)
 
+    up = verbs.add_parser("up", help="interactive Compose stack: demo target, workers, Locust web UI on :8089")
+    up.set_defaults(handler=_stack, action="up")
+    down = verbs.add_parser("down", help="remove the interactive Compose stack")
+    down.set_defaults(handler=_stack, action="down")
+    image = verbs.add_parser("image", help="build the loadcluster image if the source changed")
+    image.set_defaults(handler=_stack, action="image")
+
     for role in ("master", "worker"):
         node = verbs.add_parser(role, help=f"one Locust {role} configured from LOADCLUSTER_* (used by runtimes)")
         node.set_defaults(handler=_node, role=role)
@@ -276,6 +283,19 @@ def _exporter(args: argparse.Namespace) -> ExitCode:
     from loadcluster.exporter import serve_exporter
 
     serve_exporter(args.master_url, args.bind, int(parse_positive(args.port, what="port", integer=True)))
+    return ExitCode.OK
+
+
+def _stack(args: argparse.Namespace) -> ExitCode:
+    from loadcluster.runtimes import compose
+    from loadcluster.runtimes.docker import Docker
+
+    if args.action == "up":
+        compose.stack_up(build_plan(compose.interactive_plan_options()), _say)
+    elif args.action == "down":
+        compose.stack_down(_say)
+    else:
+        _say(f"image {compose.ensure_image(Docker.connect(), _say)} is up to date with the source")
     return ExitCode.OK
 
 

@@ -24,13 +24,20 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from loadcluster import results
-from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable, did_you_mean
+from loadcluster.errors import ConfigError, RunFailed, did_you_mean
 from loadcluster.node_env import MASTER_HOST_ENV, RUN_DIR_ENV
 from loadcluster.plan import RunOptions, RunPlan
 from loadcluster.runtimes.docker import Docker, engine_answers, image_for_source
 from loadcluster.runtimes.logtail import LogTail
-from loadcluster.runtimes.processes import spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import RUN_OVERHEAD_S, TARGET_STATS_FILE, Echo, Interrupts, RunResult
+from loadcluster.runtimes.processes import spawn, terminate
+from loadcluster.runtimes.supervision import (
+    RUN_OVERHEAD_S,
+    TARGET_STATS_FILE,
+    Echo,
+    Interrupts,
+    RunResult,
+    check_reachable,
+)
 
 SOURCE_TREE = Path(__file__).resolve().parents[3]
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
@@ -105,7 +112,7 @@ def run_compose(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> 
     docker = Docker.connect()
     check_host_for_containers(plan.host)
     if plan.host is not None:
-        _check_reachable(plan.host)
+        check_reachable(plan.host)
     monitoring = _flag(os.environ.get(MONITORING_ENV))
     ports = _check_ports(PUBLISHED_PORTS + (MONITORING_PORTS if monitoring else ()))
     image = ensure_image(docker, echo)
@@ -182,13 +189,6 @@ def check_host_for_containers(host: str | None) -> None:
 
 def is_loopback_host(host: str | None) -> bool:
     return bool(host) and urlparse(host).hostname in LOOPBACK_NAMES
-
-
-def _check_reachable(host: str) -> None:
-    url = urlparse(host)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    if not wait_for_port(url.hostname or "", port, 3.0):
-        raise TargetUnreachable(f"target {host} is unreachable from this machine (no TCP connection to port {port})")
 
 
 def _check_ports(ports: Sequence[tuple[str, int, str]]) -> dict[str, str]:
@@ -368,32 +368,9 @@ def stack_down(echo: Echo) -> None:
     tear_down(_ui_project(None, os.environ), Docker.connect(), echo)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m loadcluster.runtimes.compose up|down|image` (the Makefile's `up`, `down`, `image`)."""
-    import sys
-
-    from loadcluster.errors import LoadclusterError
-    from loadcluster.plan import build_plan
-
-    verb = (list(argv) if argv is not None else sys.argv[1:] or [""])[0]
-    try:
-        if verb == "up":
-            options = RunOptions.from_env()
-            if not options.scenario and not options.users:
-                options = options.overridden_by(users=os.environ.get("LOADCLUSTER_WORKERS") or "2", duration="1h")
-            stack_up(build_plan(options), print)
-        elif verb == "down":
-            stack_down(print)
-        elif verb == "image":
-            print(f"image {ensure_image(Docker.connect(), print)} is up to date with the source")
-        else:
-            print("usage: python -m loadcluster.runtimes.compose up|down|image", file=sys.stderr)
-            return 2
-    except LoadclusterError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return int(error.exit_code)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def interactive_plan_options() -> RunOptions:
+    """`up` without a scenario: an open-ended ad-hoc plan, started and steered from the web UI."""
+    options = RunOptions.from_env()
+    if not options.scenario and not options.users:
+        options = options.overridden_by(users=os.environ.get("LOADCLUSTER_WORKERS") or "2", duration="1h")
+    return options

@@ -16,10 +16,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from loadcluster import results
-from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
+from loadcluster.errors import ConfigError, RunFailed
 from loadcluster.node_env import (
     MASTER_BIND_HOST_ENV,
     MASTER_HOST_ENV,
@@ -31,11 +30,17 @@ from loadcluster.node_env import (
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import RUN_OVERHEAD_S, TARGET_STATS_FILE, Echo, Interrupts, RunResult
+from loadcluster.runtimes.supervision import (
+    RUN_OVERHEAD_S,
+    TARGET_STATS_FILE,
+    Echo,
+    Interrupts,
+    RunResult,
+    check_reachable,
+)
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
-TARGET_CHECK_DEADLINE_S = 3.0
 WORKER_EXIT_GRACE_S = 5.0
 # Seconds the master keeps serving stats after the run, so a Prometheus scraping every second or two
 # records the final figures.
@@ -57,7 +62,7 @@ def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> Ru
                 children.append(target)
                 echo(f"demo target started at {plan.host}")
             else:
-                _check_reachable(plan.host)
+                check_reachable(plan.host)
             stats_port = free_port()
             children += _start_nodes(plan, run_dir, stats_port, exporter_port is not None)
             echo(f"master and {plan.workers} workers started; logs in {logs}")
@@ -85,18 +90,6 @@ def _start_demo_target(plan: RunPlan, run_dir: Path) -> tuple[Child, RunPlan]:
         terminate([target], WORKER_EXIT_GRACE_S)
         raise RunFailed(f"the demo target did not start within {TARGET_START_DEADLINE_S:g}s; see {logs}/target.log")
     return target, replace(plan, host=f"http://{LOOPBACK}:{port}")
-
-
-def _check_reachable(host: str) -> None:
-    """Fail fast: a run of 100 % connection errors is not a load test. A TCP connect, not a request,
-    so the check adds nothing to the target's request count."""
-    url = urlparse(host)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    if not wait_for_port(url.hostname or "", port, TARGET_CHECK_DEADLINE_S):
-        raise TargetUnreachable(
-            f"target {host} is unreachable (no TCP connection to {url.hostname}:{port} within "
-            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or leave out --host to use the demo target"
-        )
 
 
 def _start_nodes(plan: RunPlan, run_dir: Path, stats_port: int, scraped: bool) -> list[Child]:

@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlparse
+
+from loadcluster.errors import TargetUnreachable
+from loadcluster.runtimes.processes import wait_for_port
 
 # Beyond the planned duration: workers connecting, draining, writing the reports.
 RUN_OVERHEAD_S = 120.0
 TARGET_STATS_FILE = "target_stats.json"
+TARGET_CHECK_DEADLINE_S = 3.0
 
 Echo = Callable[[str], None]
 
@@ -43,3 +48,15 @@ class Interrupts:
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received.append(signum)
+
+
+def check_reachable(host: str) -> None:
+    """Fail fast: a run of 100 % connection errors is not a load test. A TCP connect, not a request,
+    so the check adds nothing to the target's request count."""
+    url = urlparse(host)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if not wait_for_port(url.hostname or "", port, TARGET_CHECK_DEADLINE_S):
+        raise TargetUnreachable(
+            f"target {host} is unreachable (no TCP connection to {url.hostname}:{port} within "
+            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or leave out --host to use the demo target"
+        )
