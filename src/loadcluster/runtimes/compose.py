@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -29,13 +28,13 @@ from loadcluster.node_env import MASTER_HOST_ENV, RUN_DIR_ENV
 from loadcluster.plan import RunOptions, RunPlan
 from loadcluster.runtimes.docker import Docker, engine_answers, image_for_source
 from loadcluster.runtimes.logtail import LogTail
-from loadcluster.runtimes.processes import spawn, terminate
+from loadcluster.runtimes.processes import port_is_free, spawn, terminate
 from loadcluster.runtimes.supervision import (
-    RUN_OVERHEAD_S,
     TARGET_STATS_FILE,
     Echo,
     Interrupts,
     RunResult,
+    StopControl,
     check_reachable,
 )
 
@@ -179,8 +178,7 @@ def _locustfile_mount(plan: RunPlan) -> tuple[Path, str]:
 
 def check_host_for_containers(host: str | None) -> None:
     """A host on this machine's loopback is not this machine inside a container."""
-    name = urlparse(host).hostname if host else None
-    if name in LOOPBACK_NAMES:
+    if is_loopback_host(host):
         raise ConfigError(
             f"host '{host}' is this machine's loopback, which containers cannot reach: "
             "use --runtime local, or an address the containers can reach"
@@ -198,13 +196,10 @@ def _check_ports(ports: Sequence[tuple[str, int, str]]) -> dict[str, str]:
         raw = os.environ.get(env) or str(default)
         if not raw.isdigit() or not 0 < int(raw) < 65536:
             raise ConfigError(f"{env}='{raw}' is not a port number (1-65535)")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", int(raw)))
-            except OSError:
-                raise ConfigError(
-                    f"port {raw} ({what}) is already in use on 127.0.0.1: free it or set {env} to another port"
-                ) from None
+        if not port_is_free("127.0.0.1", int(raw)):
+            raise ConfigError(
+                f"port {raw} ({what}) is already in use on 127.0.0.1: free it or set {env} to another port"
+            )
         chosen[env] = raw
     return chosen
 
@@ -247,25 +242,19 @@ def _supervise(plan: RunPlan, docker: Docker, master: str, log: Path, signals: I
         [*docker.client, "wait", master], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     tail = LogTail(log, MASTER_SERVICE)
-    deadline = time.monotonic() + plan.duration_s + plan.stop_timeout_s + RUN_OVERHEAD_S
-    forwarded = 0
+    control = StopControl(plan, signals, echo, lambda: docker.signal(master, signal.SIGTERM))
     try:
         while waiter.poll() is None:
             for line in tail.interesting_lines():
                 echo(line)
-            if len(signals.received) > forwarded:
-                forwarded = len(signals.received)
-                if forwarded > 1:
-                    echo("aborting: removing the stack")
-                    raise RunFailed("interrupted twice: the run was aborted without results")
-                echo("interrupted: stopping the run and writing results (Ctrl-C again to abort)")
-                docker.signal(master, signal.SIGTERM)
-            if time.monotonic() > deadline:
-                echo("the run went past its deadline: stopping it")
-                docker.signal(master, signal.SIGTERM)
-                deadline = time.monotonic() + plan.stop_timeout_s + RUN_OVERHEAD_S / 4
+            if control.should_abort():
+                raise RunFailed("interrupted twice: the run was aborted without results")
             time.sleep(0.2)
-        time.sleep(0.3)  # the last lines of the log
+        # `docker logs -f` ends by itself once the container has: then the log file is complete.
+        try:
+            follower.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
         for line in tail.interesting_lines():
             echo(line)
     finally:

@@ -31,11 +31,11 @@ from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
 from loadcluster.runtimes.supervision import (
-    RUN_OVERHEAD_S,
     TARGET_STATS_FILE,
     Echo,
     Interrupts,
     RunResult,
+    StopControl,
     check_reachable,
 )
 
@@ -127,25 +127,12 @@ def _supervise(plan: RunPlan, children: list[Child], signals: Interrupts, echo: 
     master = next(c for c in children if c.name == "master")
     workers = [c for c in children if c.name.startswith("worker-")]
     tails = [LogTail(c.log_path, c.name) for c in [master, *workers]]
-    deadline = time.monotonic() + plan.duration_s + plan.stop_timeout_s + RUN_OVERHEAD_S
-    forwarded = 0
+    control = StopControl(plan, signals, echo, lambda: os.kill(master.process.pid, signal.SIGTERM))
     lost: set[str] = set()
-    while master.running:
+    while master.running and not control.should_abort():
         for tail in tails:
             for line in tail.interesting_lines():
                 echo(line)
-        if len(signals.received) > forwarded:
-            forwarded = len(signals.received)
-            if forwarded == 1:
-                echo("interrupted: stopping the run and writing results (Ctrl-C again to abort)")
-                os.kill(master.process.pid, signal.SIGTERM)
-            else:
-                echo("aborting: killing every process")
-                break
-        if time.monotonic() > deadline:
-            echo("the run went past its deadline: stopping it")
-            os.kill(master.process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + plan.stop_timeout_s + RUN_OVERHEAD_S / 4
         for worker in workers:
             # Workers leave with 0 when the master tells them to; any other exit is a crash.
             if worker.process.poll() not in (None, 0) and worker.name not in lost:

@@ -4,6 +4,7 @@ Ctrl-C / SIGTERM handling while a run is supervised."""
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from loadcluster.errors import TargetUnreachable
+from loadcluster.plan import RunPlan
 from loadcluster.runtimes.processes import wait_for_port
 
 # Beyond the planned duration: workers connecting, draining, writing the reports.
@@ -48,6 +50,34 @@ class Interrupts:
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received.append(signum)
+
+
+class StopControl:
+    """Turns interrupts and the run's deadline into actions on the master: the first Ctrl-C/SIGTERM,
+    or the deadline passing, asks it to stop cleanly (it then drains the workers and writes results);
+    a second interrupt means abort now."""
+
+    def __init__(self, plan: RunPlan, interrupts: Interrupts, echo: Echo, stop_master: Callable[[], None]) -> None:
+        self.interrupts = interrupts
+        self.echo = echo
+        self.stop_master = stop_master
+        self.deadline = time.monotonic() + plan.duration_s + plan.stop_timeout_s + RUN_OVERHEAD_S
+        self.grace_s = plan.stop_timeout_s + RUN_OVERHEAD_S / 4
+        self.handled = 0
+
+    def should_abort(self) -> bool:
+        if len(self.interrupts.received) > self.handled:
+            self.handled = len(self.interrupts.received)
+            if self.handled > 1:
+                self.echo("aborting: stopping every process now, without results")
+                return True
+            self.echo("interrupted: stopping the run and writing results (Ctrl-C again to abort)")
+            self.stop_master()
+        if time.monotonic() > self.deadline:
+            self.echo("the run went past its deadline: stopping it")
+            self.stop_master()
+            self.deadline = time.monotonic() + self.grace_s
+        return False
 
 
 def check_reachable(host: str) -> None:
