@@ -2,39 +2,45 @@
 # Scenario targets run a real master and workers: as containers on Docker Compose when a Docker engine
 # answers, else as local processes (RUNTIME=local|compose to choose). Settings pass through to the CLI as
 # LOADCLUSTER_* variables, e.g. `make spike WORKERS=8`, `make stress SUITE=agent-mitra`.
+# Scenario targets are the catalogue's scenario names (locust/scenarios.yaml; a test checks they match).
+# make exits 2 on any failure; the verdict of the last run is in results/latest/summary.json.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SUITE ?=
-WORKERS ?=
-USERS ?=
-SPAWN_RATE ?=
-DURATION ?=
-TIME_SCALE ?=
-HOST ?=
-RESULTS ?= results
 BASELINE ?=
 CURRENT ?=
-RUNTIME ?= $(LOADCLUSTER_RUNTIME)
-MONITORING ?=
-IMAGE ?= loadcluster:0.1.0
-# The image's base (default python:3.12-slim, or the air-gapped one from `make base-image` when present).
 AIRGAP_BASE := loadcluster/base:bookworm
-BASE_IMAGE ?=
-export LOADCLUSTER_BASE_IMAGE = $(BASE_IMAGE)
 
-export LOADCLUSTER_SUITE = $(SUITE)
-export LOADCLUSTER_WORKERS = $(WORKERS)
-export LOADCLUSTER_USERS = $(USERS)
-export LOADCLUSTER_SPAWN_RATE = $(SPAWN_RATE)
-export LOADCLUSTER_DURATION = $(DURATION)
-export LOADCLUSTER_TIME_SCALE = $(TIME_SCALE)
-export LOADCLUSTER_HOST = $(HOST)
-export LOADCLUSTER_RESULTS = $(RESULTS)
+# Each variable below is a row of the option table (src/loadcluster/options.py), which holds its
+# default; empty means "not given", and a LOADCLUSTER_* variable already set is kept.
+# tests/test_options.py keeps this list and the table in step.
+SUITE ?= $(LOADCLUSTER_SUITE)
+WORKERS ?= $(LOADCLUSTER_WORKERS)
+USERS ?= $(LOADCLUSTER_USERS)
+SPAWN_RATE ?= $(LOADCLUSTER_SPAWN_RATE)
+DURATION ?= $(LOADCLUSTER_DURATION)
+TIME_SCALE ?= $(LOADCLUSTER_TIME_SCALE)
+HOST ?= $(LOADCLUSTER_HOST)
+LOCUSTFILE ?= $(LOADCLUSTER_LOCUSTFILE)
+RESULTS ?= $(LOADCLUSTER_RESULTS)
+RUNTIME ?= $(LOADCLUSTER_RUNTIME)
+MONITORING ?= $(LOADCLUSTER_MONITORING)
+IMAGE ?= $(LOADCLUSTER_IMAGE)
+BASE_IMAGE ?= $(LOADCLUSTER_BASE_IMAGE)
+export LOADCLUSTER_SUITE := $(SUITE)
+export LOADCLUSTER_WORKERS := $(WORKERS)
+export LOADCLUSTER_USERS := $(USERS)
+export LOADCLUSTER_SPAWN_RATE := $(SPAWN_RATE)
+export LOADCLUSTER_DURATION := $(DURATION)
+export LOADCLUSTER_TIME_SCALE := $(TIME_SCALE)
+export LOADCLUSTER_HOST := $(HOST)
+export LOADCLUSTER_LOCUSTFILE := $(LOCUSTFILE)
+export LOADCLUSTER_RESULTS := $(RESULTS)
 export LOADCLUSTER_RUNTIME := $(RUNTIME)
-export LOADCLUSTER_MONITORING = $(MONITORING)
-export LOADCLUSTER_IMAGE = $(IMAGE)
+export LOADCLUSTER_MONITORING := $(MONITORING)
+export LOADCLUSTER_IMAGE := $(IMAGE)
+export LOADCLUSTER_BASE_IMAGE := $(BASE_IMAGE)
 
 RUN := $(BIN)/loadcluster run --scenario
 
@@ -44,8 +50,9 @@ RUN := $(BIN)/loadcluster run --scenario
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: SUITE WORKERS USERS SPAWN_RATE DURATION TIME_SCALE HOST RESULTS (e.g. make spike WORKERS=8)"
+	@echo "  variables: SUITE WORKERS USERS SPAWN_RATE DURATION TIME_SCALE HOST LOCUSTFILE RESULTS (make spike WORKERS=8)"
 	@echo "             RUNTIME=auto|local|compose MONITORING=1 (Grafana) IMAGE BASE_IMAGE"
+	@echo "  \`.venv/bin/loadcluster run --help\` for every option, each also a LOADCLUSTER_* variable"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or newer"; exit 1; }
@@ -68,7 +75,7 @@ run: install ## the first run: a distributed smoke test, local processes against
 	$(BIN)/loadcluster run --runtime local --scenario smoke
 
 test: install-dev lint ## lint, type-check and run the whole test suite (Compose tests need Docker)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install-dev ## ruff and mypy
 	$(BIN)/ruff check src tests locust
@@ -78,31 +85,31 @@ lint: install-dev ## ruff and mypy
 scenarios: install ## the scenario catalogue as a table
 	$(BIN)/loadcluster scenarios
 
-smoke: install ## customer-success smoke: 10 users, 1 min
+smoke: install ## customer-success smoke (`make scenarios` shows every preset's figures)
 	$(RUN) smoke
 
-sustained: install ## customer-success sustained: 100 users, 1 h
+sustained: install ## customer-success sustained
 	$(RUN) sustained
 
-stress: install ## stress: 500 users, 10 min (SUITE=agent-mitra: 200 users)
+stress: install ## customer-success stress (SUITE=agent-mitra for its own)
 	$(RUN) stress
 
-spike: install ## customer-success spike: 1000 users at 200/s, 5 min
+spike: install ## customer-success spike
 	$(RUN) spike
 
-basic: install ## agent-mitra basic: 10 users, 1 min
+basic: install ## agent-mitra basic
 	$(RUN) basic
 
-moderate: install ## agent-mitra moderate: 50 users, 2 min
+moderate: install ## agent-mitra moderate
 	$(RUN) moderate
 
-heavy: install ## agent-mitra heavy: 100 users, 3 min
+heavy: install ## agent-mitra heavy
 	$(RUN) heavy
 
-peak: install ## agent-mitra peak: 100 users in steps, 5 min
+peak: install ## agent-mitra peak
 	$(RUN) peak
 
-endurance: install ## agent-mitra endurance: 50 users, 30 min
+endurance: install ## agent-mitra endurance
 	$(RUN) endurance
 
 multiple: install ## the suite's scenario sequence with a combined summary

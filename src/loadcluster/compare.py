@@ -26,7 +26,6 @@ METRICS: dict[str, tuple[str, Better]] = {
     "failures": ("failure_rate_percent", Better.LOWER),
     "rps": ("rps", Better.HIGHER),
 }
-DEFAULT_TOLERANCES = {"p95": 10.0}
 
 
 @dataclass(frozen=True)
@@ -54,16 +53,15 @@ class Change:
         return self.tolerance_percent is not None and self.worse_percent > self.tolerance_percent
 
 
-def parse_tolerances(specs: list[str]) -> dict[str, float]:
-    """['p95=10', 'rps=5'] -> {'p95': 10.0, 'rps': 5.0}: the worsening allowed, in percent."""
+def parse_tolerances(spec: str) -> dict[str, float]:
+    """'p95=10,rps=5' -> {'p95': 10.0, 'rps': 5.0}: the worsening allowed, in percent."""
     tolerances: dict[str, float] = {}
-    for spec in specs:
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            metric, _, value = item.partition("=")
-            if metric not in METRICS:
-                raise ConfigError(f"unknown metric '{metric}' in tolerance '{item}', {did_you_mean(metric, METRICS)}")
-            tolerances[metric] = parse_positive(value, what=f"tolerance for {metric}")
-    return tolerances or dict(DEFAULT_TOLERANCES)
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        metric, _, value = item.partition("=")
+        if metric not in METRICS:
+            raise ConfigError(f"unknown metric '{metric}' in tolerance '{item}', {did_you_mean(metric, METRICS)}")
+        tolerances[metric] = parse_positive(value, what=f"tolerance for {metric}")
+    return tolerances
 
 
 def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], tolerances: Mapping[str, float]) -> list[Change]:

@@ -7,6 +7,8 @@ import re
 
 from loadcluster.errors import ConfigError
 
+_WHOLE = re.compile(r"[+]?\d+")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
 
 
@@ -27,10 +29,12 @@ def parse_duration(text: str, *, what: str = "duration") -> float:
 
 
 def parse_positive(text: str | float | int, *, what: str, integer: bool = False) -> float:
-    """A number > 0 (an integer when asked), or ConfigError naming the bad value."""
+    """A number > 0 (an integer when asked, written as one: '1e1' and '10.0' are not), or ConfigError."""
     try:
         value = float(text)
     except (TypeError, ValueError):
+        value = math.nan
+    if integer and isinstance(text, str) and not _WHOLE.fullmatch(text.strip()):
         value = math.nan
     kind = "a whole number" if integer else "a number"
     if not math.isfinite(value) or value <= 0 or (integer and not value.is_integer()):
@@ -58,3 +62,19 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
+
+
+def parse_port(text: str | int, *, what: str = "port") -> int:
+    """A TCP port, 1-65535, or ConfigError naming the bad value."""
+    raw = str(text).strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{what} '{text}' is not a port number: it must be a whole number from 1 to 65535")
+    return int(raw)
+
+
+def parse_flag(text: str, *, what: str) -> bool:
+    """1/true/yes/on or 0/false/no/off, or ConfigError naming the bad value."""
+    raw = text.strip().lower()
+    if raw not in _TRUE + _FALSE:
+        raise ConfigError(f"{what} '{text}' is not valid: use 1/true/yes/on or 0/false/no/off")
+    return raw in _TRUE
