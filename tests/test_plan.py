@@ -3,12 +3,20 @@ from pathlib import Path
 import pytest
 from conftest import LOCUSTFILES
 
+from loadcluster import options
 from loadcluster.errors import ConfigError
-from loadcluster.plan import RunOptions, build_plan
+from loadcluster.node import master_plan
+from loadcluster.options import Verb
+from loadcluster.plan import RunPlan, build_plan
 
 
-def plan(**options: str):
-    return build_plan(RunOptions(locustfile=str(LOCUSTFILES), **options))
+def values(**raw: str) -> dict:
+    """Typed option values as the CLI reads them from flags (no environment)."""
+    return options.settings(Verb.RUN, {"locustfile": str(LOCUSTFILES), **raw}, {})
+
+
+def plan(**raw: str) -> RunPlan:
+    return build_plan(values(**raw))
 
 
 def test_time_scale_shrinks_durations_but_not_spawn_rates() -> None:
@@ -53,23 +61,38 @@ def test_agent_mitra_spawn_rate_defaults_to_a_tenth_of_users() -> None:
     assert plan(suite="agent-mitra", scenario="stress").spawn_rate == 20
 
 
-def test_the_environment_rebuilds_the_same_plan() -> None:
-    original = plan(scenario="spike", time_scale="0.05", workers="3", host="http://127.0.0.1:9")
-    assert build_plan(RunOptions.from_env(original.to_env())) == original
-    custom = plan(users="20", duration="30s")
-    assert build_plan(RunOptions.from_env(custom.to_env())) == custom
+def test_the_plan_document_is_the_same_plan() -> None:
+    original = plan(
+        scenario="spike", time_scale="0.05", workers="3", host="http://127.0.0.1:9", user_classes="WebFormUser"
+    )
+    assert RunPlan.from_document(original.to_document()) == original
+
+
+def test_a_master_without_a_document_builds_the_same_plan_from_its_variables() -> None:
+    """A chart or a hand-written Compose file sets a few LOADCLUSTER_* names; same code path as the CLI."""
+    environ = {"LOADCLUSTER_SCENARIO": "stress", "LOADCLUSTER_SUITE": "agent-mitra",
+               "LOADCLUSTER_LOCUSTFILE": str(LOCUSTFILES), "LOADCLUSTER_HOST": "http://target:8080"}  # fmt: skip
+    assert master_plan(environ) == plan(scenario="stress", suite="agent-mitra", host="http://target:8080")
+    document = {"LOADCLUSTER_PLAN": plan(scenario="smoke", host="http://t:1").to_document(), **environ}
+    assert master_plan(document).scenario == "smoke"  # the document wins over the loose variables
 
 
 def test_flags_win_over_environment() -> None:
-    options = RunOptions.from_env(
-        {"LOADCLUSTER_USERS": "50", "LOADCLUSTER_WORKERS": "", "LOADCLUSTER_SCENARIO": "smoke"}
-    )
-    assert options.users == "50" and options.workers is None
-    assert options.overridden_by(users="60", workers=None).users == "60"
+    env = {"LOADCLUSTER_USERS": "50", "LOADCLUSTER_WORKERS": "", "LOADCLUSTER_SCENARIO": "smoke"}
+    read = options.settings(Verb.RUN, {"users": "60"}, env)
+    assert read["users"] == 60 and read["workers"] is None and read["scenario"] == "smoke"
+
+
+def test_a_plan_that_cannot_reach_its_users_says_so() -> None:
+    short = plan(users="10", duration="5s")  # default spawn rate users/10: 10 s to start them all
+    assert any("about 5 of 10 users will run" in w for w in short.warnings)
+    assert not plan(scenario="spike", time_scale="0.05").warnings
+    quick = plan(scenario="smoke", time_scale="0.025")
+    assert any("stopping may add up to 5s" in w for w in quick.warnings)
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("raw", "message"),
     [
         ({"scenario": "spkie"}, "unknown scenario 'spkie', did you mean 'spike'"),
         ({"suite": "agent", "scenario": "basic"}, "unknown suite 'agent', did you mean 'agent-mitra'"),
@@ -77,6 +100,7 @@ def test_flags_win_over_environment() -> None:
         ({"scenario": "smoke", "workers": "11"}, "workers 11 is more than users 10"),
         ({"scenario": "smoke", "users": "0"}, "users '0' is not valid"),
         ({"scenario": "smoke", "users": "many"}, "users 'many' is not valid"),
+        ({"scenario": "smoke", "users": "1e1"}, "users '1e1' is not valid: it must be a whole number"),
         ({"scenario": "smoke", "spawn_rate": "-2"}, "spawn rate '-2' is not valid"),
         ({"scenario": "smoke", "duration": "5x"}, "duration '5x' is not a duration"),
         ({"scenario": "smoke", "host": "localhost:8080"}, "host 'localhost:8080' is not an http"),
@@ -84,24 +108,31 @@ def test_flags_win_over_environment() -> None:
         ({"scenario": "smoke", "time_scale": "0.001"}, "raise --duration or --time-scale"),
         ({}, "no scenario given"),
         ({"users": "10"}, "duration is required"),
+        ({"scenario": "smoke", "tags": "nope"}, "tag 'nope' is on no task"),
     ],
 )
-def test_bad_input_is_named(options: dict[str, str], message: str) -> None:
+def test_bad_input_is_named(raw: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        plan(**options)
+        plan(**raw)
 
 
 def test_locustfile_checks(tmp_path: Path) -> None:
+    def own(path: Path, **raw: str) -> RunPlan:
+        return build_plan(options.settings(Verb.RUN, {"locustfile": str(path), **raw}, {}))
+
     with pytest.raises(ConfigError, match="does not exist"):
-        build_plan(RunOptions(locustfile=str(tmp_path / "missing.py"), users="1", duration="1"))
+        own(tmp_path / "missing.py", users="1", duration="1")
     empty = tmp_path / "empty.py"
     empty.write_text("from locust import HttpUser\n\nclass Base(HttpUser):\n    abstract = True\n")
     with pytest.raises(ConfigError, match="defines no users"):
-        build_plan(RunOptions(locustfile=str(empty), users="1", duration="1"))
-    own = tmp_path / "own.py"
-    own.write_text(
+        own(empty, users="1", duration="1", host="http://t:1")
+    mine = tmp_path / "own.py"
+    mine.write_text(
         "from locust import HttpUser\n\nclass Base(HttpUser):\n    abstract = True\n\nclass Mine(Base):\n    pass\n"
     )
-    assert build_plan(RunOptions(locustfile=str(own), users="1", duration="1")).locustfile == own
+    built = own(mine, users="1", duration="1", host="http://t:1")
+    assert built.locustfiles.files == (mine,) and built.locustfiles.root == tmp_path
+    assert built.suite == "own" and not built.demo_target
     with pytest.raises(ConfigError, match="has no scenarios.yaml"):
-        build_plan(RunOptions(locustfile=str(own), scenario="smoke"))
+        own(mine, scenario="smoke")
+    assert plan(scenario="smoke").demo_target  # the shipped plans, without --host

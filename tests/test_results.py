@@ -7,8 +7,9 @@ from xml.etree import ElementTree
 import pytest
 from conftest import LOCUSTFILES
 
+from loadcluster import options
 from loadcluster.errors import ConfigError
-from loadcluster.plan import RunOptions, build_plan
+from loadcluster.plan import build_plan
 from loadcluster.results import read_summary, summarize, write_junit, write_summary
 
 # Locust monkey-patches the importing process with gevent unless told not to; this test process
@@ -31,7 +32,7 @@ def filled_stats() -> RequestStats:
 
 
 def test_summary_overall_and_per_endpoint() -> None:
-    plan = build_plan(RunOptions(locustfile=str(LOCUSTFILES), scenario="smoke"))
+    plan = build_plan(options.settings(options.Verb.RUN, {"locustfile": str(LOCUSTFILES), "scenario": "smoke"}, {}))
     summary = summarize(
         filled_stats(),
         plan,
@@ -61,7 +62,7 @@ def test_summary_overall_and_per_endpoint() -> None:
 
 
 def test_files_round_trip_and_junit_names_the_failed_threshold(tmp_path: Path) -> None:
-    plan = build_plan(RunOptions(locustfile=str(LOCUSTFILES), scenario="smoke"))
+    plan = build_plan(options.settings(options.Verb.RUN, {"locustfile": str(LOCUSTFILES), "scenario": "smoke"}, {}))
     summary = summarize(
         filled_stats(),
         plan,

@@ -1,57 +1,109 @@
-"""Checks on locustfiles that can be made without importing Locust.
+"""Which files a run loads, and what they define, learnt before any node starts.
 
-The CLI process must not import locust: that would monkey-patch the supervisor with gevent. So
-"does this file define users?" is answered from the syntax tree: a class that derives, directly or
-through other classes of the same file, from Locust's user classes and is not marked abstract.
+`--locustfile` is a .py file, several (`a.py,b.py`), or a directory (every .py file in it, as Locust
+does; a directory with a `scenarios.yaml` is a catalogue instead, see `plan`). The files are imported
+once, in a child process that imports Locust (the CLI itself must not: Locust monkey-patches the
+process with gevent), the way Locust imports them. So a syntax error, a failing import or a file
+without a User class is one line naming the file and line, and the user classes' `host` attributes
+are known when `--host` is not given.
 """
 
 from __future__ import annotations
 
-import ast
+import functools
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loadcluster.errors import ConfigError
 
-LOCUST_USER_BASES = frozenset({"User", "HttpUser", "FastHttpUser"})
+PROBE_TIMEOUT_S = 60.0
+_ALLOWED = "give a .py file, several (a.py,b.py) or a directory"
 
 
-def check_defines_users(path: Path) -> None:
-    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-    if path.is_file() and path.suffix != ".py":
-        raise ConfigError(f"locustfile '{path}' is not a .py file")
-    if not any(user_classes(file) for file in files):
-        raise ConfigError(
-            f"locustfile '{path}' defines no users: it needs a class deriving from "
-            "locust's User, HttpUser or FastHttpUser that is not abstract"
-        )
+@dataclass(frozen=True)
+class Locustfiles:
+    """The files Locust loads (`-f`), and the directory that holds them all (mounted into containers)."""
+
+    root: Path
+    files: tuple[Path, ...]
+
+    @property
+    def locust_arg(self) -> str:
+        """The value of Locust's `-f`."""
+        return ",".join(str(f) for f in self.files)
+
+    def relocated(self, root: Path | str) -> Locustfiles:
+        """The same files seen from where `root` is mounted (a container's view of the host's)."""
+        new_root = Path(root)
+        return replace(self, root=new_root, files=tuple(new_root / f.relative_to(self.root) for f in self.files))
 
 
-def user_classes(file: Path) -> list[str]:
-    """Names of the concrete user classes defined in `file`."""
+@dataclass(frozen=True)
+class UserClass:
+    name: str
+    host: str | None
+    tags: tuple[str, ...]
+
+
+def files_in(spec: str) -> Locustfiles:
+    """The .py files that `spec` (a file, a comma-separated list, a directory) names, as Locust reads it."""
+    files: list[Path] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        path = Path(part).absolute()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.py") if not p.name.startswith("_") and p.is_file())
+            if not found:
+                raise ConfigError(f"locustfile directory '{part}' holds no .py file")
+            files += found
+        elif path.is_file():
+            if path.suffix != ".py":
+                raise ConfigError(f"locustfile '{part}' is not a .py file: give .py files or a directory")
+            files.append(path)
+        else:
+            raise ConfigError(
+                f"locustfile '{part}' does not exist: give a .py file, several (a.py,b.py) or a directory"
+            )
+    if not files:
+        raise ConfigError(f"no locustfile given: {_ALLOWED}")
+    root = Path(os.path.commonpath([f.parent for f in files]))
+    return Locustfiles(root, tuple(dict.fromkeys(files)))
+
+
+def user_classes(locustfiles: Locustfiles) -> tuple[UserClass, ...]:
+    """The concrete User classes the files define; ConfigError naming file and line if they cannot load."""
+    return _probe(tuple((str(f), *_signature(f)) for f in locustfiles.files))
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=32)
+def _probe(files: tuple[tuple[str, int, int], ...]) -> tuple[UserClass, ...]:
+    command = [sys.executable, "-m", "loadcluster.locustfile_probe", *(name for name, *_ in files)]
     try:
-        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-    except SyntaxError as exc:
-        raise ConfigError(f"locustfile '{file}' has a syntax error on line {exc.lineno}: {exc.msg}") from exc
-    user_like = set(LOCUST_USER_BASES)
-    concrete = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and any(_base_name(b) in user_like for b in node.bases):
-            user_like.add(node.name)
-            if not _is_abstract(node):
-                concrete.append(node.name)
-    return concrete
-
-
-def _base_name(base: ast.expr) -> str:
-    if isinstance(base, ast.Attribute):
-        return base.attr
-    return base.id if isinstance(base, ast.Name) else ""
-
-
-def _is_abstract(node: ast.ClassDef) -> bool:
-    for statement in node.body:
-        if isinstance(statement, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "abstract" for t in statement.targets
-        ):
-            return isinstance(statement.value, ast.Constant) and statement.value.value is True
-    return False
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"importing the locustfiles took over {PROBE_TIMEOUT_S:g}s: {files[0][0]} ...") from None
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ConfigError(f"could not import the locustfiles ({detail})") from None
+    if "error" in answer:
+        raise ConfigError(answer["error"])
+    classes = tuple(UserClass(u["name"], u["host"], tuple(u["tags"])) for u in answer["users"])
+    if not classes:
+        listed = ", ".join(name for name, *_ in files)
+        raise ConfigError(
+            f"locustfile {listed} defines no users: it needs a class deriving from locust's User, HttpUser "
+            "or FastHttpUser that is not abstract"
+        )
+    return classes

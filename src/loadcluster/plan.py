@@ -1,18 +1,21 @@
-"""RunPlan: everything a run needs, built and checked once from the catalogue plus flags/environment.
+"""RunPlan: everything a run needs, built and checked once, then handed whole to the master.
 
-Runtimes place processes; they never re-interpret options. The master rebuilds the very same plan
-from the `LOADCLUSTER_*` environment that `RunPlan.to_env()` produced, so a master started locally,
-by Compose or in a pod behaves the same.
+The CLI builds the plan from the options (see `options`) and the catalogue or the user's own
+locustfiles, and passes it to the master as one JSON document (`LOADCLUSTER_PLAN`). Workers never
+see it: they need only the locustfiles and the master's address. A master started without the
+document (a hand-written Compose file or a chart setting `LOADCLUSTER_SCENARIO=stress`) builds the
+plan from its environment with the same `build_plan`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from loadcluster.catalogue import (
@@ -24,48 +27,17 @@ from loadcluster.catalogue import (
     Thresholds,
     load_catalogue,
 )
-from loadcluster.errors import ConfigError
-from loadcluster.locustfiles import check_defines_users
-from loadcluster.units import parse_duration, parse_positive
+from loadcluster.errors import ConfigError, did_you_mean
+from loadcluster.locustfiles import Locustfiles, UserClass, files_in, user_classes
+from loadcluster.units import format_duration
 
-ENV_PREFIX = "LOADCLUSTER_"
 CUSTOM_SCENARIO = "custom"
 MAX_SPAWN_RATE_PER_WORKER = 100  # Locust warns above this; one worker's CPU cannot start users faster
 DEFAULT_WORKERS = 2
-DEFAULT_STOP_TIMEOUT_S = 5.0
 MIN_DURATION_S = 1.0
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Raw option values as typed on the command line or found in `LOADCLUSTER_*` variables."""
-
-    suite: str | None = None
-    scenario: str | None = None
-    workers: str | None = None
-    users: str | None = None
-    spawn_rate: str | None = None
-    duration: str | None = None
-    time_scale: str | None = None
-    host: str | None = None
-    results: str | None = None
-    locustfile: str | None = None
-    stop_timeout: str | None = None
-
-    @staticmethod
-    def env_name(option: str) -> str:
-        return ENV_PREFIX + option.upper()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RunOptions:
-        environ = os.environ if environ is None else environ
-        return cls(**{f.name: environ.get(cls.env_name(f.name)) or None for f in fields(cls)})
-
-    def overridden_by(self, **flags: str | None) -> RunOptions:
-        """Flags win over environment values; a flag left unset keeps the environment's value."""
-        current = {f.name: getattr(self, f.name) for f in fields(self)}
-        current.update({k: v for k, v in flags.items() if v is not None})
-        return RunOptions(**current)
+# The plans this project ships, served by the bundled demo target (present in a source checkout).
+SHIPPED_LOCUSTFILES = Path(__file__).resolve().parents[2] / "locust"
+DOCUMENT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -81,18 +53,25 @@ class RunPlan:
     suite: str
     scenario: str
     description: str
-    locustfile: Path
+    locustfiles: Locustfiles
     users: int
     spawn_rate: float
     base_duration_s: float
     time_scale: float
     workers: int
-    host: str | None  # None: the runtime starts the bundled demo target
+    # The target. None with demo_target: the runtime starts the bundled demo target and sets it.
+    # None without: each user class's own `host` attribute (Locust's convention).
+    host: str | None
+    demo_target: bool
     stages: tuple[PlannedStage, ...]
     thresholds: Thresholds
     results_root: Path
     stop_timeout_s: float
-    catalogue_path: Path | None = field(default=None)
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    user_classes: tuple[str, ...] = ()  # empty: every class the files define
+    class_hosts: tuple[str, ...] = ()  # the user classes' own hosts, when `host` is None
+    warnings: tuple[str, ...] = ()  # what the plan cannot quite do, said before it runs
 
     @property
     def duration_s(self) -> float:
@@ -102,98 +81,127 @@ class RunPlan:
     def name(self) -> str:
         return f"{self.suite}-{self.scenario}"
 
+    @property
+    def target_label(self) -> str:
+        return self.host or ", ".join(self.class_hosts) or "the demo target"
+
     def stage_at(self, elapsed_s: float) -> PlannedStage | None:
         """The stage running at `elapsed_s` into the test, None once the test is over."""
         return next((s for s in self.stages if elapsed_s < s.end_s), None)
 
-    def to_env(self) -> dict[str, str]:
-        """`LOADCLUSTER_*` variables that make any node rebuild exactly this plan."""
-        values = {
-            "suite": self.suite,
-            "users": str(self.users),
-            "spawn_rate": f"{self.spawn_rate:g}",
-            "duration": f"{self.base_duration_s:g}",
-            "time_scale": f"{self.time_scale:g}",
-            "workers": str(self.workers),
-            "results": str(self.results_root),
-            "locustfile": str(self.catalogue_path.parent if self.catalogue_path else self.locustfile),
-            "stop_timeout": f"{self.stop_timeout_s:g}",
-        }
-        if self.scenario != CUSTOM_SCENARIO:
-            values["scenario"] = self.scenario
-        if self.host:
-            values["host"] = self.host
-        return {RunOptions.env_name(k): v for k, v in values.items()}
+    def relocated(self, locust_root: Path | str, results_root: Path | str) -> RunPlan:
+        """The plan as a node sees it where the locustfiles and results are mounted elsewhere."""
+        return dataclasses.replace(
+            self, locustfiles=self.locustfiles.relocated(locust_root), results_root=Path(results_root)
+        )
+
+    def to_document(self) -> str:
+        """The plan as one JSON document, for `LOADCLUSTER_PLAN`."""
+        body = dataclasses.asdict(self)
+        body["locustfiles"] = {"root": str(self.locustfiles.root), "files": [str(f) for f in self.locustfiles.files]}
+        body["results_root"] = str(self.results_root)
+        return json.dumps({"version": DOCUMENT_VERSION, "plan": body}, separators=(",", ":"))
+
+    @classmethod
+    def from_document(cls, text: str) -> RunPlan:
+        try:
+            document = json.loads(text)
+            if document.get("version") != DOCUMENT_VERSION:
+                raise ValueError(f"version {document.get('version')}, expected {DOCUMENT_VERSION}")
+            body = dict(document["plan"])
+            files = body["locustfiles"]
+            body["locustfiles"] = Locustfiles(Path(files["root"]), tuple(Path(f) for f in files["files"]))
+            body["results_root"] = Path(body["results_root"])
+            body["stages"] = tuple(PlannedStage(**s) for s in body["stages"])
+            body["thresholds"] = Thresholds(**body["thresholds"])
+            for listed in ("tags", "exclude_tags", "user_classes", "class_hosts", "warnings"):
+                body[listed] = tuple(body[listed])
+            return cls(**body)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"LOADCLUSTER_PLAN is not a loadcluster plan document ({exc})") from None
 
 
-def default_locustfile_dir() -> Path:
-    """./locust when it holds a catalogue, else the `locust/` directory of this source tree."""
-    here = Path.cwd() / "locust"
-    if (here / CATALOGUE_FILENAME).is_file():
-        return here
-    return Path(__file__).resolve().parents[2] / "locust"
+def build_plan(values: Mapping[str, Any]) -> RunPlan:
+    """The checked plan for typed option values (see `options.settings`)."""
+    spec = values.get("locustfile") or str(SHIPPED_LOCUSTFILES)
+    catalogue = _catalogue_for(spec)
+    if catalogue is None:
+        preset, suite_name, locustfiles = _ad_hoc(values, spec)
+    else:
+        preset, suite_name, locustfile = _preset_for(values, catalogue)
+        locustfiles = Locustfiles(catalogue.path.parent.absolute(), (locustfile.absolute(),))
+    classes = user_classes(locustfiles)
+    selected = _selected_classes(values.get("user_classes") or (), classes)
+    _check_tags(values.get("tags") or (), values.get("exclude_tags") or (), classes)
+    host, demo_target, class_hosts = _target(values.get("host"), locustfiles, selected)
 
-
-def build_plan(options: RunOptions) -> RunPlan:
-    locustfile_path = Path(options.locustfile) if options.locustfile else default_locustfile_dir()
-    if not locustfile_path.exists():
-        raise ConfigError(f"locustfile '{locustfile_path}' does not exist: give a .py file or a directory")
-    catalogue = _catalogue_for(locustfile_path)
-    preset, suite_name, locustfile = _preset_for(options, catalogue, locustfile_path)
-    check_defines_users(locustfile)
-
-    users = _number(options.users, "users", integer=True, default=preset.users if preset else None)
-    duration = _duration(options.duration, preset)
-    preset_rate = preset.spawn_rate if preset else None
-    spawn_rate = _number(options.spawn_rate, "spawn rate", default=preset_rate or users / 10)
-    time_scale = _number(options.time_scale, "time scale", default=1.0)
-    workers = _workers(options.workers, preset, users, spawn_rate)
+    users = values.get("users") or (preset.users if preset else None)
+    if users is None:
+        raise ConfigError("users is required for an ad-hoc run: pass --users, e.g. --users 50")
+    duration = values.get("duration") or (preset.duration_s if preset else None)
+    if duration is None:
+        raise ConfigError("duration is required for an ad-hoc run: pass --duration, e.g. 10m")
+    spawn_rate = float(values.get("spawn_rate") or (preset.spawn_rate if preset and preset.spawn_rate else users / 10))
+    time_scale = float(values.get("time_scale") or 1.0)
+    workers = _workers(values.get("workers"), preset, users, spawn_rate)
     if duration * time_scale < MIN_DURATION_S:
         raise ConfigError(
             f"duration {duration:g}s at time scale {time_scale:g} is under {MIN_DURATION_S:g}s: "
             "raise --duration or --time-scale"
         )
-    stage_shape = preset.stages if preset else (Stage("ramp-and-hold", 1.0, 1.0),)
+    stop_timeout = float(values["stop_timeout"]) if values.get("stop_timeout") is not None else 5.0
+    stages = _planned_stages(preset.stages if preset else (Stage("ramp-and-hold", 1.0, 1.0),), users,
+                             duration * time_scale)  # fmt: skip
     return RunPlan(
         suite=suite_name,
         scenario=preset.name if preset else CUSTOM_SCENARIO,
         description=preset.description if preset else "ad-hoc run",
-        locustfile=locustfile,
-        users=int(users),
+        locustfiles=locustfiles,
+        users=users,
         spawn_rate=spawn_rate,
         base_duration_s=duration,
         time_scale=time_scale,
         workers=workers,
-        host=_host(options.host),
-        stages=_planned_stages(stage_shape, int(users), duration * time_scale),
+        host=host,
+        demo_target=demo_target,
+        stages=stages,
         thresholds=_thresholds(preset.slo if preset else catalogue.slo if catalogue else DEFAULT_SLO, users),
-        results_root=Path(options.results or "results"),
-        stop_timeout_s=_number(options.stop_timeout, "stop timeout", default=DEFAULT_STOP_TIMEOUT_S),
-        catalogue_path=catalogue.path if catalogue else None,
+        results_root=Path(values.get("results") or "results"),
+        stop_timeout_s=stop_timeout,
+        tags=tuple(values.get("tags") or ()),
+        exclude_tags=tuple(values.get("exclude_tags") or ()),
+        user_classes=tuple(values.get("user_classes") or ()),
+        class_hosts=class_hosts,
+        warnings=_warnings(stages, spawn_rate, stop_timeout, duration * time_scale),
     )
 
 
-def _catalogue_for(locustfile_path: Path) -> Catalogue | None:
-    candidate = locustfile_path / CATALOGUE_FILENAME if locustfile_path.is_dir() else None
-    return load_catalogue(candidate) if candidate and candidate.is_file() else None
+def _catalogue_for(spec: str) -> Catalogue | None:
+    """The catalogue of a single directory that has one."""
+    candidate = Path(spec) / CATALOGUE_FILENAME
+    return load_catalogue(candidate) if "," not in spec and candidate.is_file() else None
 
 
-def _preset_for(
-    options: RunOptions, catalogue: Catalogue | None, locustfile_path: Path
-) -> tuple[Scenario | None, str, Path]:
-    """The scenario preset (None for an ad-hoc run), the suite name and the file(s) Locust loads."""
-    if catalogue is None:
-        if options.scenario or options.suite:
-            raise ConfigError(
-                f"locustfile '{locustfile_path}' has no {CATALOGUE_FILENAME}, so it has no suites or "
-                "scenarios: run it ad hoc with --users and --duration"
-            )
-        return None, locustfile_path.stem, locustfile_path
-    if options.scenario:
-        suite, scenario = catalogue.find(options.suite, options.scenario)
+def _ad_hoc(values: Mapping[str, Any], spec: str) -> tuple[None, str, Locustfiles]:
+    locustfiles = files_in(spec)
+    if values.get("scenario") or values.get("suite"):
+        raise ConfigError(
+            f"locustfile '{spec}' has no {CATALOGUE_FILENAME}, so it has no suites or scenarios: run it ad hoc "
+            f"with --users and --duration, or put a {CATALOGUE_FILENAME} beside it"
+        )
+    if not values.get("users"):
+        raise ConfigError(f"no preset for '{spec}': pass --users and --duration, e.g. --users 50 --duration 5m")
+    name = Path(spec).stem if len(locustfiles.files) == 1 or Path(spec).is_dir() else locustfiles.files[0].stem
+    return None, name, locustfiles
+
+
+def _preset_for(values: Mapping[str, Any], catalogue: Catalogue) -> tuple[Scenario | None, str, Path]:
+    """The scenario preset (None for an ad-hoc run), the suite name and the suite's locustfile."""
+    if values.get("scenario"):
+        suite, scenario = catalogue.find(values.get("suite"), values["scenario"])
         return scenario, suite.name, suite.locustfile
-    suite = catalogue.suite(options.suite) if options.suite else catalogue.default_suite
-    if options.users is None:
+    suite = catalogue.suite(values["suite"]) if values.get("suite") else catalogue.default_suite
+    if not values.get("users"):
         raise ConfigError(
             f"no scenario given: pass --scenario (one of {', '.join(suite.scenarios)}) "
             "or --users and --duration for an ad-hoc run"
@@ -201,47 +209,68 @@ def _preset_for(
     return None, suite.name, suite.locustfile
 
 
-def _number(raw: str | None, what: str, *, default: float | None, integer: bool = False) -> float:
-    if raw is None:
-        if default is None:
-            raise ConfigError(f"{what} is required for an ad-hoc run")
-        return default
-    return parse_positive(raw, what=what, integer=integer)
+def _selected_classes(wanted: tuple[str, ...], classes: tuple[UserClass, ...]) -> tuple[UserClass, ...]:
+    by_name = {c.name: c for c in classes}
+    for name in wanted:
+        if name not in by_name:
+            raise ConfigError(f"unknown user class '{name}', {did_you_mean(name, by_name)}")
+    return tuple(by_name[n] for n in wanted) if wanted else classes
 
 
-def _duration(raw: str | None, preset: Scenario | None) -> float:
-    if raw is not None:
-        return parse_duration(raw)
-    if preset is None:
-        raise ConfigError("duration is required for an ad-hoc run: pass --duration, e.g. 10m")
-    return preset.duration_s
+def _check_tags(tags: tuple[str, ...], excluded: tuple[str, ...], classes: tuple[UserClass, ...]) -> None:
+    known = {tag for c in classes for tag in c.tags}
+    for tag in (*tags, *excluded):
+        if tag not in known:
+            allowed = did_you_mean(tag, known) if known else "the locustfiles tag no task (@tag)"
+            raise ConfigError(f"tag '{tag}' is on no task, {allowed}")
 
 
-def _workers(raw: str | None, preset: Scenario | None, users: float, spawn_rate: float) -> int:
-    if raw is not None:
-        workers = int(parse_positive(raw, what="workers", integer=True))
+def _target(
+    raw: str | None, locustfiles: Locustfiles, classes: tuple[UserClass, ...]
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """(host, demo_target, class_hosts): --host; else the classes' own hosts; else, for the shipped
+    plans only, the demo target."""
+    if raw:
+        return _checked_url(raw, "host").rstrip("/"), False, ()
+    if all(c.host for c in classes):
+        return None, False, tuple(sorted({_checked_url(str(c.host), f"{c.name}.host") for c in classes}))
+    if _is_shipped(locustfiles):
+        return None, True, ()
+    missing = ", ".join(c.name for c in classes if not c.host)
+    raise ConfigError(
+        f"no target for {missing}: pass --host http://... or set a `host` attribute on the user class "
+        "(the bundled demo target serves only the shipped plans)"
+    )
+
+
+def _is_shipped(locustfiles: Locustfiles) -> bool:
+    shipped = SHIPPED_LOCUSTFILES.resolve()
+    return all(f.resolve().is_relative_to(shipped) for f in locustfiles.files)
+
+
+def _checked_url(raw: str, what: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{what} '{raw}' is not an http(s) URL, e.g. http://127.0.0.1:8080")
+    return raw
+
+
+def _workers(requested: int | None, preset: Scenario | None, users: int, spawn_rate: float) -> int:
+    if requested is not None:
+        workers = requested
     else:
         # Enough workers that none has to start more than MAX_SPAWN_RATE_PER_WORKER users a second.
         needed = math.ceil(spawn_rate / MAX_SPAWN_RATE_PER_WORKER)
-        workers = min(int(users), max(preset.workers if preset else DEFAULT_WORKERS, needed))
+        workers = min(users, max(preset.workers if preset else DEFAULT_WORKERS, needed))
     if workers > users:
-        raise ConfigError(f"workers {workers} is more than users {int(users)}: each worker needs a user at least")
+        raise ConfigError(f"workers {workers} is more than users {users}: each worker needs a user at least")
     return workers
 
 
-def _host(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"host '{raw}' is not an http(s) URL, e.g. http://127.0.0.1:8080")
-    return raw.rstrip("/")
-
-
-def _thresholds(base: Thresholds, users: float) -> Thresholds:
+def _thresholds(base: Thresholds, users: int) -> Thresholds:
     # A scenario asking for N concurrent users cannot demand more than the run was told to start.
     if base.min_users is not None and base.min_users > users:
-        return dataclasses.replace(base, min_users=int(users))
+        return dataclasses.replace(base, min_users=users)
     return base
 
 
@@ -253,3 +282,26 @@ def _planned_stages(shape: tuple[Stage, ...], users: int, duration_s: float) -> 
         planned.append(PlannedStage(stage.name, start, end, max(1, round(stage.users * users))))
         start = end
     return tuple(planned)
+
+
+def _warnings(
+    stages: tuple[PlannedStage, ...], spawn_rate: float, stop_timeout_s: float, duration_s: float
+) -> tuple[str, ...]:
+    said = []
+    users = 0
+    for stage in stages:
+        ramp_s = abs(stage.users - users) / spawn_rate
+        if stage.users > users and ramp_s > stage.end_s - stage.start_s:
+            reached = users + round(spawn_rate * (stage.end_s - stage.start_s))
+            said.append(
+                f"stage {stage.name} lasts {format_duration(stage.end_s - stage.start_s)} but starting "
+                f"{stage.users - users} users at {spawn_rate:g}/s takes {format_duration(ramp_s)}: about "
+                f"{reached} of {stage.users} users will run; raise --spawn-rate or --duration"
+            )
+        users = stage.users
+    if stop_timeout_s > duration_s:
+        said.append(
+            f"the run lasts {format_duration(duration_s)}, and stopping may add up to "
+            f"{format_duration(stop_timeout_s)} while users finish their task (--stop-timeout)"
+        )
+    return tuple(said)

@@ -1,6 +1,7 @@
 """The part of loadcluster that rides inside every Locust node, hooked in only through Locust's events.
 
-`loadcluster master|worker` import this module before handing over to Locust's own `main()`.
+`loadcluster master|worker` activate it (`activate_master(plan)`, `activate_worker()`) before handing
+over to Locust's own `main()`.
 On the master it turns the RunPlan into the load shape, logs progress, drains the workers at the end
 so that no request goes uncounted, and writes summary.json, junit.xml, the CSVs and the HTML report
 on every way out: normal end, Ctrl-C or SIGTERM. On workers it shortens how long a worker keeps
@@ -22,23 +23,15 @@ import gevent
 import locust.runners
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
-from loadcluster import results
-from loadcluster.node_env import (
-    MASTER_BIND_HOST_ENV,
-    MASTER_TIMEOUT_ENV,
-    PROGRESS_INTERVAL_ENV,
-    RUN_DIR_ENV,
-    STATS_BIND_ENV,
-    STATS_LINGER_ENV,
-    STATS_PORT_ENV,
-)
-from loadcluster.plan import RunOptions, RunPlan, build_plan
+from loadcluster import options, results
+from loadcluster.options import Verb
+from loadcluster.plan import RunPlan
 from loadcluster.reports import LocustReports
 from loadcluster.shape import PlanShape
 from loadcluster.slo import Verdict
-from loadcluster.statsserver import DEFAULT_STATS_PORT, RunView, start_stats_server
+from loadcluster.statsserver import RunView, start_stats_server
 
 logger = logging.getLogger("loadcluster")
 
@@ -47,13 +40,15 @@ logger = logging.getLogger("loadcluster")
 DEFAULT_MASTER_TIMEOUT_S = 10
 # Workers report every WORKER_REPORT_INTERVAL seconds; allow two reports after the users stopped.
 FINAL_REPORT_GRACE_S = 2 * locust.runners.WORKER_REPORT_INTERVAL + 1
+WORKER_WAIT_AFTER_STOP_ENV = "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"
 
 
 class RunRecorder:
     """Master-side state of one run, from the first spawn to the written results."""
 
-    def __init__(self, environment: Environment, plan: RunPlan, run_dir: Path) -> None:
+    def __init__(self, environment: Environment, plan: RunPlan, run_dir: Path, progress_interval_s: float) -> None:
         self.environment = environment
+        self.progress_interval_s = progress_interval_s
         self.plan = plan
         self.run_dir = run_dir
         self.reports = LocustReports(environment, run_dir)
@@ -79,7 +74,7 @@ class RunRecorder:
         self.started_at = time.time()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.reports.start()
-        self._monitor = gevent.spawn(self._monitor_loop, float(os.environ.get(PROGRESS_INTERVAL_ENV, "5")))
+        self._monitor = gevent.spawn(self._monitor_loop, self.progress_interval_s)
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         self.workers_seen.add(client_id)
@@ -166,19 +161,14 @@ class RunRecorder:
         )
 
 
-def _run_dir(plan: RunPlan) -> Path:
-    explicit = os.environ.get(RUN_DIR_ENV)
+def _run_dir(plan: RunPlan, node: dict[str, Any]) -> Path:
+    explicit = node["run_dir"]
     return Path(explicit) if explicit else plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
 
 
-def _stats_bind() -> str:
-    explicit = os.environ.get(STATS_BIND_ENV) or os.environ.get(MASTER_BIND_HOST_ENV, "*")
-    return "0.0.0.0" if explicit == "*" else explicit
-
-
-def _plan_requested() -> bool:
-    """Nodes started by loadcluster carry the plan in the environment; plain `locust` runs don't."""
-    return bool(os.environ.get(RunOptions.env_name("locustfile")))
+def _stats_bind(node: dict[str, Any]) -> str:
+    explicit = node["stats_bind"] or node["master_bind_host"]
+    return "0.0.0.0" if explicit == "*" else str(explicit)
 
 
 def _on_sigterm(recorder: RunRecorder, shape: PlanShape) -> None:
@@ -196,20 +186,35 @@ def _on_sigterm(recorder: RunRecorder, shape: PlanShape) -> None:
     os._exit(int(code))
 
 
-@events.init.add_listener
-def on_init(environment: Environment, **_kwargs: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
-        # A worker handles its master's heartbeats in the same loop that runs a "stop" (up to
-        # stop_timeout), so the watchdog must allow for that on top of a few missed heartbeats.
-        timeout = os.environ.get(MASTER_TIMEOUT_ENV)
-        locust.runners.MASTER_HEARTBEAT_TIMEOUT = (
-            int(timeout) if timeout else math.ceil(environment.stop_timeout or 0) + DEFAULT_MASTER_TIMEOUT_S
-        )
-        return
-    if not isinstance(environment.runner, MasterRunner) or not _plan_requested():
-        return
-    plan = build_plan(RunOptions.from_env())
-    recorder = RunRecorder(environment, plan, _run_dir(plan))
+def activate_worker() -> None:
+    """A worker stops soon after its master goes silent, not after Locust's 60 s."""
+
+    def on_test_start(environment: Environment, **_kw: Any) -> None:
+        # The stop timeout arrives from the master with the first spawn message. A worker handles
+        # heartbeats in the same loop that runs a "stop" (it sleeps stop_timeout there), so the
+        # watchdog allows for that on top of a few missed heartbeats; and cancelling that sleep
+        # (Locust adds this variable to it) lets the worker read the master's "quit" at once.
+        stop_timeout = math.ceil(environment.stop_timeout or 0)
+        os.environ[WORKER_WAIT_AFTER_STOP_ENV] = str(-stop_timeout)
+        configured = options.settings(Verb.NODE, {}, os.environ, names=("master_timeout",))["master_timeout"]
+        locust.runners.MASTER_HEARTBEAT_TIMEOUT = configured or stop_timeout + DEFAULT_MASTER_TIMEOUT_S
+
+    locust.runners.MASTER_HEARTBEAT_TIMEOUT = DEFAULT_MASTER_TIMEOUT_S
+    events.test_start.add_listener(on_test_start)
+
+
+def activate_master(plan: RunPlan) -> None:
+    """The plan becomes the master's shape; progress, drain, stats endpoint and results hook in."""
+
+    @events.init.add_listener
+    def on_init(environment: Environment, **_kwargs: Any) -> None:
+        if isinstance(environment.runner, MasterRunner):
+            _set_up_master(environment, plan)
+
+
+def _set_up_master(environment: Environment, plan: RunPlan) -> None:
+    node = options.settings(Verb.NODE, {}, os.environ)
+    recorder = RunRecorder(environment, plan, _run_dir(plan, node), node["progress_interval"])
     view = RunView(plan, run_id=recorder.run_dir.name)
     shape = PlanShape(plan, on_finish=recorder.finish, on_stage=lambda stage: view.enter_stage(stage.name))
     shape.runner = environment.runner
@@ -217,7 +222,7 @@ def on_init(environment: Environment, **_kwargs: Any) -> None:
     gevent.signal_handler(signal.SIGTERM, _on_sigterm, recorder, shape)
     environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
     environment.events.test_start.add_listener(lambda **_: setattr(view, "started_at", recorder.started_at))
-    start_stats_server(environment, view, _stats_bind(), int(os.environ.get(STATS_PORT_ENV, DEFAULT_STATS_PORT)))
+    start_stats_server(environment, view, _stats_bind(node), node["stats_port"])
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)
     )
@@ -226,15 +231,16 @@ def on_init(environment: Environment, **_kwargs: Any) -> None:
         if not recorder.results_written:
             environment.process_exit_code = int(recorder.write_results().exit_code)
             # Let Prometheus take one more scrape of the final figures before the endpoint goes.
-            gevent.sleep(float(os.environ.get(STATS_LINGER_ENV, "0")))
+            gevent.sleep(node["stats_linger"])
 
     environment.events.quitting.add_listener(on_quitting)
     logger.info(
-        "plan: %s, %d users at %g/s over %d workers for %.0fs -> %s",
+        "plan: %s, %d users at %g/s over %d workers for %.0fs against %s -> %s",
         plan.name,
         plan.users,
         plan.spawn_rate,
         plan.workers,
         plan.duration_s,
+        plan.target_label,
         recorder.run_dir,
     )

@@ -49,11 +49,12 @@ def stats_document(environment: Environment, view: RunView) -> dict[str, Any]:
     total = environment.stats.total
     current_rps = total.current_rps
     return {
+        "time": time.time(),  # the master's clock, for elapsed times
         "run": {
             "suite": view.plan.suite,
             "scenario": view.plan.scenario,
             "run_id": view.run_id,
-            "host": view.plan.host or "",
+            "host": view.plan.target_label,
             "state": runner.state,
             "started_at": view.started_at,
             "stage": view.stage,
@@ -72,9 +73,11 @@ def stats_document(environment: Environment, view: RunView) -> dict[str, Any]:
             }
             for node in runner.clients.values()
         ],
+        "total": {"requests": total.num_requests, "failures": total.num_failures},
         "current": {
             "rps": current_rps,
             "failure_ratio": total.current_fail_per_sec / current_rps if current_rps else 0.0,
+            "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
         },
         "entries": [
             {
