@@ -1,7 +1,7 @@
-"""The `loadcluster` command line: a thin layer that parses, builds plans and hands over.
+"""The `loadcluster` command line: a thin layer that parses, builds plans and hands over to a runtime.
 
-Every flag can also be given as a `LOADCLUSTER_*` environment variable (flags win), so containers
-and Helm pass settings the same way a person types them.
+Flags come from the option table (`options`); every flag is also a `LOADCLUSTER_*` variable, and a
+flag wins over its variable.
 """
 
 from __future__ import annotations
@@ -10,197 +10,152 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, NoReturn
 
 from loadcluster import compare as comparing
-from loadcluster import console
+from loadcluster import console, options
 from loadcluster.catalogue import CATALOGUE_FILENAME, load_catalogue
-from loadcluster.errors import ConfigError, ExitCode, LoadclusterError
-from loadcluster.plan import RunOptions, RunPlan, build_plan, default_locustfile_dir
+from loadcluster.errors import ConfigError, ExitCode, LoadclusterError, did_you_mean
+from loadcluster.options import Verb
+from loadcluster.plan import SHIPPED_LOCUSTFILES, RunPlan, build_plan
 from loadcluster.results import read_summary
 from loadcluster.slo import Verdict
-from loadcluster.units import parse_positive
 
-MULTIPLE_ENV = "LOADCLUSTER_MULTIPLE"
-TOLERANCE_ENV = "LOADCLUSTER_COMPARE_TOLERANCE"
-TARGET_ENV = "LOADCLUSTER_TARGET_"
-EXPORTER_ENV = "LOADCLUSTER_EXPORTER_"
-RUNTIME_ENV = "LOADCLUSTER_RUNTIME"
+ALL_OF_THE_SUITE = "*"
 
-if TYPE_CHECKING:
-    from loadcluster.runtimes.supervision import Echo, RunResult
 
-    Runner = Callable[[RunPlan, Echo, int | None], RunResult]
+class _Parser(argparse.ArgumentParser):
+    """Bad usage is one `Error:` line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{self.prog}: {message}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        parser = _parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            _refuse_unknown(unknown, args)
         return int(args.handler(args))
     except LoadclusterError as error:
         print(f"Error: {error}", file=sys.stderr)
         return int(error.exit_code)
 
 
+def _refuse_unknown(unknown: list[str], args: argparse.Namespace) -> NoReturn:
+    flag = next((u for u in unknown if u.startswith("-")), unknown[0])
+    known = getattr(args, "known_flags", [])
+    hint = did_you_mean(flag.split("=")[0], known) if flag.startswith("--") and known else "see --help"
+    raise ConfigError(f"unknown argument '{flag}' for `loadcluster {args.verb}`, {hint}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="loadcluster",
-        description="Distributed Locust load tests: scenario presets, SLO gate, results. "
-        "Every flag can also be set as LOADCLUSTER_<FLAG> (e.g. LOADCLUSTER_WORKERS=8).",
+        description="Distributed Locust load tests: a master and workers as local processes or Compose "
+        "containers, scenario presets, an SLO gate, results. Every flag is also a LOADCLUSTER_<FLAG> "
+        "variable (e.g. LOADCLUSTER_WORKERS=8); flags win.",
     )
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
 
-    run = verbs.add_parser("run", help="run a scenario (or an ad-hoc load) with a master and local workers")
-    run.add_argument("--scenario", help="preset from the catalogue, e.g. smoke, spike (see `loadcluster scenarios`)")
-    run.add_argument("--suite", help="test plan, e.g. customer-success, agent-mitra (default: the first)")
-    run.add_argument("--workers", help="worker processes (default: the scenario's)")
-    run.add_argument("--users", help="peak concurrent users (overrides the preset)")
-    run.add_argument("--spawn-rate", help="users started per second (default: the preset's, or users/10)")
-    run.add_argument("--duration", help="whole run, e.g. 90s, 5m, 1h (overrides the preset)")
-    run.add_argument("--time-scale", help="multiply every duration, e.g. 0.05 runs a 5 min shape in 15 s")
-    run.add_argument("--host", help="target base URL (default: start the bundled demo target)")
-    run.add_argument("--results", help="parent directory of run results (default: results)")
-    run.add_argument("--locustfile", help="locustfile or directory with its own scenarios.yaml")
-    run.add_argument("--stop-timeout", help="seconds users get to finish their task at the end (default 5)")
-    run.add_argument(
-        "--multiple",
-        nargs="?",
-        const="",
-        default=os.environ.get(MULTIPLE_ENV),
-        metavar="A,B,...",
-        help="run several scenarios in sequence (default: the suite's list)",
-    )
-    run.add_argument(
-        "--runtime",
-        default=os.environ.get(RUNTIME_ENV),
-        help="where master and workers run: auto (Compose when a Docker engine answers, else local), local, compose",
-    )
-    run.add_argument(
-        "--exporter-port",
-        default=os.environ.get(EXPORTER_ENV + "PORT"),
-        help="also start the Prometheus exporter on 127.0.0.1:PORT (local runtime; off unless given)",
-    )
-    run.set_defaults(handler=_run)
-
-    scenarios = verbs.add_parser("scenarios", help="list the scenario catalogue")
-    scenarios.add_argument("--locustfile", default=os.environ.get(RunOptions.env_name("locustfile")))
-    scenarios.set_defaults(handler=_scenarios)
-
-    cmp = verbs.add_parser("compare", help="compare two runs' results; non-zero exit on a regression")
+    run = _verb(verbs, Verb.RUN, _run, "run a scenario, or an ad-hoc load, on the runtime chosen by --runtime")
+    run.add_argument("user_classes", nargs="*", metavar="USER_CLASS", help="run only these user classes")
+    _verb(verbs, Verb.SCENARIOS, _scenarios, "list the scenario catalogue")
+    cmp = _verb(verbs, Verb.COMPARE, _compare, "compare two runs' results; exit 4 on a regression")
     cmp.add_argument("baseline", type=Path, help="run directory (or summary.json) of the baseline")
     cmp.add_argument("current", type=Path, help="run directory (or summary.json) to judge")
-    cmp.add_argument(
-        "--tolerance",
-        action="append",
-        default=[os.environ[TOLERANCE_ENV]] if TOLERANCE_ENV in os.environ else [],
-        metavar="METRIC=PERCENT",
-        help="allowed worsening, e.g. p95=10 (default); metrics: " + ", ".join(comparing.METRICS),
+    _verb(verbs, Verb.TARGET, _target, "serve the bundled demo target")
+    _verb(verbs, Verb.EXPORTER, _exporter, "Prometheus exporter sidecar reading a master's stats")
+    _verb(verbs, Verb.UP, _stack, "interactive Compose stack: demo target, workers, Locust web UI on :8089")
+    verbs.add_parser("down", help="remove the interactive Compose stack").set_defaults(handler=_stack, verb="down")
+    verbs.add_parser("image", help="build the node image if the source changed").set_defaults(
+        handler=_stack, verb="image"
     )
-    cmp.set_defaults(handler=_compare)
-
-    target = verbs.add_parser("target", help="serve the bundled demo target")
-    target.add_argument("--bind", default=os.environ.get(TARGET_ENV + "BIND", "127.0.0.1"))
-    target.add_argument("--port", default=os.environ.get(TARGET_ENV + "PORT", "8080"))
-    target.add_argument(
-        "--latency-ms",
-        default=os.environ.get(TARGET_ENV + "LATENCY_MS", "0"),
-        help="added to every response, to show an SLO failure",
-    )
-    target.add_argument(
-        "--error-rate",
-        default=os.environ.get(TARGET_ENV + "ERROR_RATE", "0"),
-        help="share of requests answered 500, 0..1",
-    )
-    target.set_defaults(handler=_target)
-
-    exporter = verbs.add_parser("exporter", help="Prometheus exporter sidecar reading a master's stats")
-    exporter.add_argument(
-        "--master-url",
-        default=os.environ.get(EXPORTER_ENV + "MASTER_URL", "http://127.0.0.1:8090"),
-        help="the master's stats endpoint (LOADCLUSTER_STATS_PORT on the master, default 8090)",
-    )
-    exporter.add_argument("--bind", default=os.environ.get(EXPORTER_ENV + "BIND", "0.0.0.0"))
-    exporter.add_argument("--port", default=os.environ.get(EXPORTER_ENV + "PORT", "9646"))
-    exporter.set_defaults(handler=_exporter)
-
-    up = verbs.add_parser("up", help="interactive Compose stack: demo target, workers, Locust web UI on :8089")
-    up.set_defaults(handler=_stack, action="up")
-    down = verbs.add_parser("down", help="remove the interactive Compose stack")
-    down.set_defaults(handler=_stack, action="down")
-    image = verbs.add_parser("image", help="build the loadcluster image if the source changed")
-    image.set_defaults(handler=_stack, action="image")
-
     for role in ("master", "worker"):
-        node = verbs.add_parser(role, help=f"one Locust {role} configured from LOADCLUSTER_* (used by runtimes)")
-        node.set_defaults(handler=_node, role=role)
+        node = verbs.add_parser(role, help=f"one Locust {role}, configured from LOADCLUSTER_* (runtimes use it)")
+        node.set_defaults(handler=_node, verb=role)
     return parser
 
 
-def _run_options(args: argparse.Namespace) -> RunOptions:
-    return RunOptions.from_env().overridden_by(
-        suite=args.suite,
-        scenario=args.scenario,
-        workers=args.workers,
-        users=args.users,
-        spawn_rate=args.spawn_rate,
-        duration=args.duration,
-        time_scale=args.time_scale,
-        host=args.host,
-        results=args.results,
-        locustfile=args.locustfile,
-        stop_timeout=args.stop_timeout,
-    )
+def _verb(verbs: Any, verb: Verb, handler: Any, help_text: str) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = verbs.add_parser(verb.value, help=help_text, description=help_text)
+    options.add_flags(sub, verb)
+    flags = [o.cli_flag for o in options.for_verb(verb) if o.cli_flag]
+    sub.set_defaults(handler=handler, verb=verb.value, known_flags=flags)
+    return sub
 
 
+def _values(verb: Verb, args: argparse.Namespace) -> dict[str, Any]:
+    given = {name: value for name, value in vars(args).items() if isinstance(value, str)}
+    if getattr(args, "user_classes", None):
+        given["user_classes"] = ",".join(args.user_classes)
+    return options.settings(verb, given, os.environ)
+
+
+def _given(args: argparse.Namespace) -> set[str]:
+    """Options set on the command line, as opposed to from variables or defaults."""
+    return {name for name, value in vars(args).items() if isinstance(value, str) or name == "user_classes" and value}
+
+
+# --- run -------------------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> ExitCode:
-    options = _run_options(args)
-    exporter_port = (
-        int(parse_positive(args.exporter_port, what="exporter port", integer=True)) if args.exporter_port else None
-    )
-    if args.multiple is None:
-        plan = build_plan(options)
-        return _run_one(plan, exporter_port, _runner(args.runtime, plan))
-    # Every plan is built (and so checked) before the first run starts.
-    plans = [build_plan(options.overridden_by(scenario=name)) for name in _multiple_names(options, args.multiple)]
-    return _run_sequence(plans, exporter_port, _runner(args.runtime, plans[0]))
+    from loadcluster import runtimes
+
+    values = _values(Verb.RUN, args)
+    names = _multiple_names(values) if values["multiple"] else None
+    # Every plan is built, and so checked, before the first run starts.
+    plans = [build_plan({**values, "scenario": name}) for name in names] if names else [build_plan(values)]
+    runtime, reason = runtimes.choose(values, plans[0])
+    _check_options_for(runtime.name, values, _given(args))
+    _say(f"loadcluster: runtime {runtime.name} ({reason})")
+    if names is None:
+        return _run_one(plans[0], runtime)
+    return _run_sequence(plans, runtime)
 
 
-def _runner(requested: str | None, plan: RunPlan) -> Runner:
-    """The runtime's run function, chosen once the plan is checked; says which and why."""
-    from loadcluster.runtimes.compose import Runtime, choose_runtime
-
-    runtime, reason = choose_runtime(requested, plan.host)
-    _say(f"loadcluster: runtime {runtime.value} ({reason})")
-    if runtime is Runtime.COMPOSE:
-        from loadcluster.runtimes.compose import run_compose
-
-        return run_compose
-    from loadcluster.runtimes.local import run_local
-
-    return run_local
+def _check_options_for(runtime: str, values: Mapping[str, Any], given: set[str]) -> None:
+    """An option that means nothing on this runtime: refused when typed, pointed out when inherited."""
+    for opt in options.for_verb(Verb.RUN):
+        if not opt.runtimes or runtime in opt.runtimes or values.get(opt.name) in (None, opt.value(None)):
+            continue
+        where = ", ".join(opt.runtimes)
+        if opt.name in given:
+            raise ConfigError(f"{opt.cli_flag} is for the {where} runtime, and this run is {runtime}: leave it out")
+        _say(f"note: {opt.env} is for the {where} runtime; this run is {runtime}, so it is not used")
 
 
-def _multiple_names(options: RunOptions, listed: str) -> list[str]:
-    names = [n.strip() for n in listed.split(",") if n.strip()]
-    if names:
-        return names
-    directory = Path(options.locustfile) if options.locustfile else default_locustfile_dir()
+def _multiple_names(values: Mapping[str, Any]) -> list[str]:
+    listed = [n for n in values["multiple"] if n != ALL_OF_THE_SUITE]
+    if listed:
+        return listed
+    directory = Path(values["locustfile"]) if values.get("locustfile") else SHIPPED_LOCUSTFILES
     if not (directory / CATALOGUE_FILENAME).is_file():
         raise ConfigError(f"--multiple needs a scenario catalogue, and '{directory}' has no {CATALOGUE_FILENAME}")
     catalogue = load_catalogue(directory / CATALOGUE_FILENAME)
-    suite = catalogue.suite(options.suite) if options.suite else catalogue.default_suite
+    suite = catalogue.suite(values["suite"]) if values.get("suite") else catalogue.default_suite
     return list(suite.multiple)
 
 
-def _run_one(plan: RunPlan, exporter_port: int | None, runner: Runner) -> ExitCode:
+def _announce(plan: RunPlan) -> None:
+    classes = f", classes {', '.join(plan.user_classes)}" if plan.user_classes else ""
+    tags = f", tags {', '.join(plan.tags)}" if plan.tags else ""
     _say(
         f"loadcluster: {plan.name}: {plan.users} users at {plan.spawn_rate:g}/s, {plan.workers} workers, "
-        f"{plan.duration_s:g}s ({plan.description})"
+        f"{plan.duration_s:g}s against {plan.target_label} ({plan.description}{classes}{tags})"
     )
-    run = runner(plan, _say, exporter_port)
+    for warning in plan.warnings:
+        _say(f"warning: {warning}")
+
+
+def _run_one(plan: RunPlan, runtime: Any) -> ExitCode:
+    from loadcluster.runtimes.supervision import supervise
+
+    _announce(plan)
+    run = supervise(runtime, plan, _say)
     _say("")
     _say(console.summary_report(run.summary))
     if run.target_stats is not None:
@@ -209,25 +164,19 @@ def _run_one(plan: RunPlan, exporter_port: int | None, runner: Runner) -> ExitCo
     return Verdict(run.summary["slo"]["verdict"]).exit_code
 
 
-def _run_sequence(plans: list[RunPlan], exporter_port: int | None, runner: Runner) -> ExitCode:
+def _run_sequence(plans: list[RunPlan], runtime: Any) -> ExitCode:
+    from loadcluster.runtimes.supervision import supervise
+
     rows: list[list[object]] = []
     codes: list[ExitCode] = []
     runs: list[dict[str, object]] = []
     for plan in plans:
         _say(f"loadcluster: [{len(runs) + 1}/{len(plans)}] {plan.name}")
-        run = runner(plan, _say, exporter_port)
+        _announce(plan)
+        run = supervise(runtime, plan, _say)
         totals, verdict = run.summary["totals"], Verdict(run.summary["slo"]["verdict"])
-        rows.append(
-            [
-                plan.name,
-                totals["requests"],
-                totals["failure_rate_percent"],
-                totals["avg_response_ms"],
-                totals["p95_response_ms"],
-                totals["rps"],
-                verdict.value.upper(),
-            ]
-        )
+        rows.append([plan.name, totals["requests"], totals["failure_rate_percent"], totals["avg_response_ms"],
+                     totals["p95_response_ms"], totals["rps"], verdict.value.upper()])  # fmt: skip
         codes.append(verdict.exit_code)
         runs.append({"run_dir": str(run.run_dir), "summary": run.summary})
         if verdict is Verdict.INTERRUPTED:
@@ -248,15 +197,17 @@ def _severity(code: ExitCode) -> int:
     return {ExitCode.OK: 0, ExitCode.SLO_FAILED: 1}.get(code, 2)
 
 
+# --- the other verbs -------------------------------------------------------------------------------
 def _scenarios(args: argparse.Namespace) -> ExitCode:
-    directory = Path(args.locustfile) if args.locustfile else default_locustfile_dir()
+    spec = _values(Verb.SCENARIOS, args)["locustfile"]
+    directory = Path(spec) if spec else SHIPPED_LOCUSTFILES
     path = directory / CATALOGUE_FILENAME if directory.is_dir() else directory
     _say(console.catalogue_table(load_catalogue(path)))
     return ExitCode.OK
 
 
 def _compare(args: argparse.Namespace) -> ExitCode:
-    tolerances = comparing.parse_tolerances(args.tolerance)
+    tolerances = comparing.parse_tolerances(_values(Verb.COMPARE, args)["compare_tolerance"])
     changes = comparing.compare(read_summary(args.baseline), read_summary(args.current), tolerances)
     _say(comparing.comparison_table(changes))
     breaches = [c for c in changes if c.breached]
@@ -270,39 +221,43 @@ def _compare(args: argparse.Namespace) -> ExitCode:
 
 def _target(args: argparse.Namespace) -> ExitCode:
     from loadcluster.target import TargetSettings, serve
-    from loadcluster.units import parse_non_negative
 
-    port = int(parse_positive(args.port, what="port", integer=True))
-    latency = parse_non_negative(args.latency_ms, what="latency (ms)")
-    error_rate = parse_non_negative(args.error_rate, what="error rate", maximum=1)
-    serve(TargetSettings(host=args.bind, port=port, latency_ms=latency, error_rate=error_rate))
+    values = _values(Verb.TARGET, args)
+    serve(
+        TargetSettings(
+            host=values["target_bind"],
+            port=values["target_port"],
+            latency_ms=values["target_latency_ms"],
+            error_rate=values["target_error_rate"],
+        )
+    )
     return ExitCode.OK
 
 
 def _exporter(args: argparse.Namespace) -> ExitCode:
     from loadcluster.exporter import serve_exporter
 
-    serve_exporter(args.master_url, args.bind, int(parse_positive(args.port, what="port", integer=True)))
+    values = _values(Verb.EXPORTER, args)
+    serve_exporter(values["exporter_master_url"], values["exporter_bind"], values["exporter_port"])
     return ExitCode.OK
 
 
 def _stack(args: argparse.Namespace) -> ExitCode:
-    from loadcluster.runtimes import compose
-    from loadcluster.runtimes.docker import Docker
+    from loadcluster.runtimes import interactive
 
-    if args.action == "up":
-        compose.stack_up(build_plan(compose.interactive_plan_options()), _say)
-    elif args.action == "down":
-        compose.stack_down(_say)
+    if args.verb == Verb.UP:
+        interactive.stack_up(_values(Verb.UP, args), _say)
+    elif args.verb == "down":
+        interactive.stack_down(_say)
     else:
-        _say(f"image {compose.ensure_image(Docker.connect(), _say)} is up to date with the source")
+        interactive.build_image(_say)
     return ExitCode.OK
 
 
 def _node(args: argparse.Namespace) -> ExitCode:
     from loadcluster.node import Role, run_node
 
-    run_node(Role(args.role))
+    run_node(Role(args.verb))
     return ExitCode.OK
 
 

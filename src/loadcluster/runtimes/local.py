@@ -1,7 +1,7 @@
-"""The local runtime: the demo target (unless --host), a master and N workers as local processes.
+"""The local runtime: the demo target (when the plan needs it), a master and N workers as processes.
 
-The supervisor starts them, echoes the master's progress, forwards Ctrl-C/SIGTERM to the master (which
-then drains the workers and writes its results) and makes sure no child outlives the run.
+Nodes talk over ZeroMQ on 127.0.0.1; each child runs in its own session and dies with the
+supervisor (see `processes`), so no load outlives the run.
 """
 
 from __future__ import annotations
@@ -10,147 +10,143 @@ import json
 import os
 import signal
 import sys
-import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadcluster import results
+from loadcluster import options
 from loadcluster.errors import ConfigError, RunFailed
-from loadcluster.node_env import (
-    MASTER_BIND_HOST_ENV,
-    MASTER_HOST_ENV,
-    MASTER_PORT_ENV,
-    RUN_DIR_ENV,
-    STATS_LINGER_ENV,
-    STATS_PORT_ENV,
-)
+from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import (
-    TARGET_STATS_FILE,
-    Echo,
-    Interrupts,
-    RunResult,
-    StopControl,
-    check_reachable,
-)
+from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
-WORKER_EXIT_GRACE_S = 5.0
+EXIT_GRACE_S = 5.0
 # Seconds the master keeps serving stats after the run, so a Prometheus scraping every second or two
 # records the final figures.
 EXPORTER_LINGER_S = 3.0
+NODE = (sys.executable, "-m", "loadcluster")
 
 
-def run_local(plan: RunPlan, echo: Echo, exporter_port: int | None = None) -> RunResult:
-    """Run `plan`; with `exporter_port`, also serve its Prometheus metrics on 127.0.0.1:exporter_port."""
-    if exporter_port is not None and not port_is_free(LOOPBACK, exporter_port):
-        raise ConfigError(f"exporter port {exporter_port} is already in use on {LOOPBACK}: pick another")
-    run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
-    logs = run_dir / "logs"
-    children: list[Child] = []
-    target: Child | None = None
-    with Interrupts() as signals:
-        try:
-            if plan.host is None:
-                target, plan = _start_demo_target(plan, run_dir)
-                children.append(target)
-                echo(f"demo target started at {plan.host}")
-            else:
-                check_reachable(plan.host)
-            stats_port = free_port()
-            children += _start_nodes(plan, run_dir, stats_port, exporter_port is not None)
-            echo(f"master and {plan.workers} workers started; logs in {logs}")
-            if exporter_port is not None:
-                children.append(_start_exporter(run_dir, stats_port, exporter_port))
-                echo(f"metrics for Prometheus at http://{LOOPBACK}:{exporter_port}/metrics")
-            _supervise(plan, children, signals, echo)
-            target_stats = _fetch_target_stats(plan.host, run_dir) if target else None
-        finally:
-            terminate([c for c in children if c is not target], WORKER_EXIT_GRACE_S)
-            if target is not None:
-                terminate([target], WORKER_EXIT_GRACE_S)
-    if not (run_dir / results.SUMMARY_FILE).is_file():
-        raise RunFailed(f"the run wrote no summary; see {logs / 'master.log'}")
-    return RunResult(run_dir, results.read_summary(run_dir), target_stats)
+class LocalRuntime:
+    name = RuntimeName.LOCAL.value
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.metrics_port: int | None = values.get("metrics_port")
+
+    def check(self, plan: RunPlan, echo: Echo) -> None:
+        if self.metrics_port is not None and not port_is_free(LOOPBACK, self.metrics_port):
+            raise ConfigError(f"metrics port {self.metrics_port} is already in use on {LOOPBACK}: pick another")
+        for host in (plan.host,) if plan.host else plan.class_hosts:
+            check_reachable(host)
+
+    def stack(self, plan: RunPlan, run_dir: Path, echo: Echo) -> LocalStack:
+        return LocalStack(plan, run_dir, echo, self.metrics_port)
 
 
-def _start_demo_target(plan: RunPlan, run_dir: Path) -> tuple[Child, RunPlan]:
-    port = free_port()
-    logs = run_dir / "logs"
-    command = [sys.executable, "-m", "loadcluster", "target", "--bind", LOOPBACK, "--port", str(port)]
-    # The run directory in its environment ties the target to its run, as it does the nodes.
-    target = spawn("target", command, {**os.environ, RUN_DIR_ENV: str(run_dir)}, logs / "target.log")
-    if not wait_for_port(LOOPBACK, port, TARGET_START_DEADLINE_S, alive=target):
-        terminate([target], WORKER_EXIT_GRACE_S)
-        raise RunFailed(f"the demo target did not start within {TARGET_START_DEADLINE_S:g}s; see {logs}/target.log")
-    return target, replace(plan, host=f"http://{LOOPBACK}:{port}")
+class LocalStack:
+    def __init__(self, plan: RunPlan, run_dir: Path, echo: Echo, metrics_port: int | None) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.logs = run_dir / "logs"
+        self.echo = echo
+        self.metrics_port = metrics_port
+        self.stats_port = free_port()
+        self.target: Child | None = None
+        self.master: Child | None = None
+        self.workers: list[Child] = []
+        self.others: list[Child] = []
+        self.tails: list[LogTail] = []
+        self.failed: set[str] = set()
 
+    def start(self) -> None:
+        if self.plan.demo_target:
+            self._start_demo_target()
+        self._start_nodes()
+        self.echo(f"master and {self.plan.workers} workers started; logs in {self.logs}")
+        if self.metrics_port is not None:
+            self._start_exporter()
+            self.echo(f"metrics for Prometheus at http://{LOOPBACK}:{self.metrics_port}/metrics")
 
-def _start_nodes(plan: RunPlan, run_dir: Path, stats_port: int, scraped: bool) -> list[Child]:
-    port = free_port()
-    logs = run_dir / "logs"
-    env = {
-        **os.environ,
-        **plan.to_env(),
-        RUN_DIR_ENV: str(run_dir),
-        MASTER_BIND_HOST_ENV: LOOPBACK,
-        MASTER_HOST_ENV: LOOPBACK,
-        MASTER_PORT_ENV: str(port),
-        STATS_PORT_ENV: str(stats_port),
-        # With an exporter watching, give its scraper time to see the final figures.
-        STATS_LINGER_ENV: str(EXPORTER_LINGER_S if scraped else 0),
-        "PYTHONUNBUFFERED": "1",
-    }
-    node = [sys.executable, "-m", "loadcluster"]
-    master = spawn("master", [*node, "master"], env, logs / "master.log")
-    workers = [
-        spawn(f"worker-{i}", [*node, "worker"], env, logs / f"worker-{i}.log") for i in range(1, plan.workers + 1)
-    ]
-    return [master, *workers]
+    def _start_demo_target(self) -> None:
+        port = free_port()
+        command = [*NODE, "target", "--bind", LOOPBACK, "--port", str(port)]
+        # The run directory in its environment ties the target to its run, as it does the nodes.
+        self.target = spawn("target", command, self._env(), self.logs / "target.log")
+        if not wait_for_port(LOOPBACK, port, TARGET_START_DEADLINE_S, alive=self.target):
+            raise RunFailed(f"the demo target did not start within {TARGET_START_DEADLINE_S:g}s; see {self.logs}")
+        self.plan = replace(self.plan, host=f"http://{LOOPBACK}:{port}")
+        self.echo(f"demo target started at {self.plan.host}")
 
+    def _env(self, **settings: str) -> dict[str, str]:
+        names = {options.env_name(name): value for name, value in settings.items()}
+        return {**os.environ, options.env_name("run_dir"): str(self.run_dir), "PYTHONUNBUFFERED": "1", **names}
 
-def _start_exporter(run_dir: Path, stats_port: int, exporter_port: int) -> Child:
-    command = [
-        *[sys.executable, "-m", "loadcluster", "exporter"],
-        *["--master-url", f"http://{LOOPBACK}:{stats_port}", "--bind", LOOPBACK, "--port", str(exporter_port)],
-    ]
-    return spawn("exporter", command, {**os.environ, RUN_DIR_ENV: str(run_dir)}, run_dir / "logs" / "exporter.log")
+    def _start_nodes(self) -> None:
+        master_port = str(free_port())
+        master_env = self._env(
+            plan=self.plan.to_document(),
+            master_bind_host=LOOPBACK,
+            master_port=master_port,
+            stats_port=str(self.stats_port),
+            # With an exporter watching, give its scraper time to see the final figures.
+            stats_linger=str(EXPORTER_LINGER_S if self.metrics_port else 0),
+        )
+        self.master = spawn("master", [*NODE, "master"], master_env, self.logs / "master.log")
+        worker_env = self._env(
+            locustfile=self.plan.locustfiles.locust_arg, master_host=LOOPBACK, master_port=master_port
+        )
+        self.workers = [
+            spawn(f"worker-{i}", [*NODE, "worker"], worker_env, self.logs / f"worker-{i}.log")
+            for i in range(1, self.plan.workers + 1)
+        ]
+        self.tails = [LogTail(c.log_path, c.name) for c in [self.master, *self.workers]]
 
+    def _start_exporter(self) -> None:
+        command = [*NODE, "exporter", "--master-url", f"http://{LOOPBACK}:{self.stats_port}", "--bind", LOOPBACK,
+                   "--port", str(self.metrics_port)]  # fmt: skip
+        self.others.append(spawn("exporter", command, self._env(), self.logs / "exporter.log"))
 
-def _supervise(plan: RunPlan, children: list[Child], signals: Interrupts, echo: Echo) -> None:
-    master = next(c for c in children if c.name == "master")
-    workers = [c for c in children if c.name.startswith("worker-")]
-    tails = [LogTail(c.log_path, c.name) for c in [master, *workers]]
-    control = StopControl(plan, signals, echo, lambda: os.kill(master.process.pid, signal.SIGTERM))
-    lost: set[str] = set()
-    while master.running and not control.should_abort():
-        for tail in tails:
-            for line in tail.interesting_lines():
-                echo(line)
-        for worker in workers:
+    def stats_url(self) -> str | None:
+        return f"http://{LOOPBACK}:{self.stats_port}/stats"
+
+    def master_exit_code(self) -> int | None:
+        return None if self.master is None else self.master.process.poll()
+
+    def stop_master(self) -> None:
+        if self.master is not None and self.master.running:
+            os.kill(self.master.process.pid, signal.SIGTERM)
+
+    def alarms(self) -> list[str]:
+        lines = [line for tail in self.tails for line in tail.alarming_lines()]
+        for worker in self.workers:
             # Workers leave with 0 when the master tells them to; any other exit is a crash.
-            if worker.process.poll() not in (None, 0) and worker.name not in lost:
-                lost.add(worker.name)
-                echo(f"WARNING: {worker.name} failed (exit code {worker.process.returncode}); see {worker.log_path}")
-        time.sleep(0.2)
-    for tail in tails:
-        for line in tail.interesting_lines():
-            echo(line)
+            if worker.process.poll() not in (None, 0) and worker.name not in self.failed:
+                self.failed.add(worker.name)
+                lines.append(f"WARNING: {worker.name} failed (exit code {worker.process.returncode}); "
+                             f"see {worker.log_path}")  # fmt: skip
+        return lines
 
+    def collect(self) -> dict[str, Any] | None:
+        """The master wrote its results in place; the demo target's own count is kept beside them."""
+        if self.target is None or self.plan.host is None:
+            return None
+        try:
+            with urllib.request.urlopen(f"{self.plan.host}/_target/stats", timeout=5) as response:
+                stats: dict[str, Any] = json.load(response)
+        except OSError:
+            return None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / TARGET_STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+        return stats
 
-def _fetch_target_stats(host: str | None, run_dir: Path) -> dict[str, Any] | None:
-    """The demo target's own request count, kept beside the summary so the two can be compared."""
-    try:
-        with urllib.request.urlopen(f"{host}/_target/stats", timeout=5) as response:
-            stats: dict[str, Any] = json.load(response)
-    except OSError:
-        return None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / TARGET_STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    return stats
+    def tear_down(self) -> None:
+        nodes = [c for c in (self.master, *self.workers, *self.others) if c is not None]
+        terminate(nodes, EXIT_GRACE_S)
+        if self.target is not None:
+            terminate([self.target], EXIT_GRACE_S)

@@ -1,11 +1,15 @@
-"""Follow a node's log file and pick out what a person watching the run wants to see."""
+"""Follow a node's log file and pick out its warnings and errors for the person watching the run.
+
+Progress comes from the master's stats document (see `progress`); a log is read only for what went
+wrong: a Locust warning or error, a traceback's last line.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-# Locust's log format: "[2026-11-23 09:33:19,377] host/INFO/loadcluster: message"
+# Locust's log format: "[2026-11-23 09:33:19,377] host/WARNING/locust.runners: message"
 _LOCUST_LINE = re.compile(r"^\[[^\]]+\] [^/]+/(?P<level>[A-Z]+)/(?P<logger>[\w.]+): (?P<message>.*)$")
 _ALARMING = frozenset({"WARNING", "ERROR", "CRITICAL"})
 
@@ -17,16 +21,12 @@ class LogTail:
         self._offset = 0
         self._partial = ""
 
-    def interesting_lines(self) -> list[str]:
-        """New lines since the last call: loadcluster's own messages and any warning or error."""
+    def alarming_lines(self) -> list[str]:
+        """Warnings and errors logged since the last call, each prefixed with the node's name."""
         picked = []
         for line in self._new_lines():
             match = _LOCUST_LINE.match(line)
-            if not match:
-                continue
-            if match["logger"].startswith("loadcluster"):
-                picked.append(match["message"])
-            elif match["level"] in _ALARMING:
+            if match and match["level"] in _ALARMING:
                 picked.append(f"{self.node}: {match['level']}: {match['message']}")
         return picked
 

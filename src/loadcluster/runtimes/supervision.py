@@ -1,25 +1,38 @@
-"""What both supervisors (local processes, Compose) share: the run's result, the echo callback and
-Ctrl-C / SIGTERM handling while a run is supervised."""
+"""One supervise loop for every runtime: start the stack, show progress, stop it, collect, clean up.
+
+A runtime (`Runtime`) only places nodes; what happens around a run is written once, here: checks
+before anything starts, the watch loop that reads the master's stats document for progress and turns
+Ctrl-C / SIGTERM / the deadline into a clean stop of the master (which drains its workers and writes
+the results), the results collected from wherever the master wrote them, and the tear-down on every
+way out.
+"""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from loadcluster.errors import TargetUnreachable
+from loadcluster import results
+from loadcluster.errors import RunFailed, TargetUnreachable
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.processes import wait_for_port
+from loadcluster.runtimes.progress import Progress
 
 # Beyond the planned duration: workers connecting, draining, writing the reports.
 RUN_OVERHEAD_S = 120.0
 TARGET_STATS_FILE = "target_stats.json"
 TARGET_CHECK_DEADLINE_S = 3.0
+POLL_INTERVAL_S = 1.0
+LATEST_LINK = "latest"
 
 Echo = Callable[[str], None]
 
@@ -29,6 +42,97 @@ class RunResult:
     run_dir: Path
     summary: dict[str, Any]
     target_stats: dict[str, Any] | None
+
+
+class Stack(Protocol):
+    """One run's master and workers (and demo target, exporter...) wherever a runtime put them."""
+
+    def start(self) -> None:
+        """Start everything; what was started before a failure is left for `tear_down`."""
+
+    def stats_url(self) -> str | None:
+        """The master's stats document, once it can be read from here."""
+
+    def master_exit_code(self) -> int | None:
+        """None while the master runs."""
+
+    def stop_master(self) -> None:
+        """Ask the master to stop cleanly: it drains its workers and writes the results."""
+
+    def alarms(self) -> list[str]:
+        """Warnings and errors from the nodes since the last call (crashed workers, Locust errors)."""
+
+    def collect(self) -> dict[str, Any] | None:
+        """Bring the results and logs into the run directory; the demo target's counts if it ran."""
+
+    def tear_down(self) -> None:
+        """Stop and remove whatever is left; safe to call after a partial start."""
+
+
+class Runtime(Protocol):
+    name: str
+
+    def check(self, plan: RunPlan, echo: Echo) -> None:
+        """Everything that can be refused before anything starts (ports, engine, image, target)."""
+
+    def stack(self, plan: RunPlan, run_dir: Path, echo: Echo) -> Stack: ...
+
+
+def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
+    """Run `plan` on `runtime` and bring back its results; RunFailed when it wrote none."""
+    runtime.check(plan, echo)
+    run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
+    with Interrupts() as interrupts:
+        stack = runtime.stack(plan, run_dir, echo)
+        try:
+            stack.start()
+            _watch(stack, plan, interrupts, echo)
+            target_stats = stack.collect()
+        finally:
+            stack.tear_down()
+    if not (run_dir / results.SUMMARY_FILE).is_file():
+        raise RunFailed(f"the run wrote no summary; see {run_dir / 'logs'}")
+    _link_latest(run_dir)
+    return RunResult(run_dir, results.read_summary(run_dir), target_stats)
+
+
+def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> None:
+    progress = Progress(plan, echo)
+    control = StopControl(plan, interrupts, echo, stack.stop_master)
+    while stack.master_exit_code() is None:
+        if control.should_abort():
+            raise RunFailed("interrupted twice: the run was aborted without results")
+        url = stack.stats_url()
+        document = read_stats(url) if url else None
+        if document is not None:
+            progress.update(document)
+        for line in stack.alarms():
+            echo(line)
+        time.sleep(POLL_INTERVAL_S)
+    for line in stack.alarms():
+        echo(line)
+
+
+def read_stats(url: str) -> dict[str, Any] | None:
+    """The master's stats document, None while it cannot be read (starting, or already gone)."""
+    try:
+        with urllib.request.urlopen(url, timeout=POLL_INTERVAL_S) as response:
+            document: dict[str, Any] = json.load(response)
+    except (OSError, ValueError):
+        return None
+    return document
+
+
+def _link_latest(run_dir: Path) -> None:
+    """results/latest -> the newest run, so scripts (and CI behind `make`) can read its verdict."""
+    link = run_dir.parent / LATEST_LINK
+    try:
+        if link.is_symlink():
+            link.unlink()
+        if not link.exists():
+            link.symlink_to(run_dir.name)
+    except OSError:
+        pass  # a convenience: the run directory itself is what counts
 
 
 class Interrupts:
@@ -88,5 +192,5 @@ def check_reachable(host: str) -> None:
     if not wait_for_port(url.hostname or "", port, TARGET_CHECK_DEADLINE_S):
         raise TargetUnreachable(
             f"target {host} is unreachable (no TCP connection to {url.hostname}:{port} within "
-            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or leave out --host to use the demo target"
+            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or check --host"
         )
