@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 import pytest
+from counting_server import CountingServer
 
 from loadcluster.runtimes.processes import free_port
 
@@ -182,3 +183,23 @@ def _answers(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """The CLI in this process (`main([...])`), for what starts no process: its exit code and its output."""
+    import contextlib
+    import io
+
+    from loadcluster.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def counting_server() -> Iterator[CountingServer]:
+    server = CountingServer().start()
+    yield server
+    server.close()

@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import LOCUSTFILES, loadcluster
+from conftest import LOCUSTFILES, run_cli
 
 BAD_INPUT = [
     (["--scenario", "spkie"], "unknown scenario 'spkie', did you mean 'spike'?"),
@@ -15,71 +15,65 @@ BAD_INPUT = [
     (["--scenario", "smoke", "--workers", "50"], "workers 50 is more than users 10"),
     (["--scenario", "smoke", "--users", "-5"], "users '-5' is not valid"),
     (["--scenario", "smoke", "--users", "lots"], "users 'lots' is not valid"),
+    (["--scenario", "smoke", "--users", "1e1"], "users '1e1' is not valid: it must be a whole number"),
     (["--scenario", "smoke", "--spawn-rate", "0"], "spawn rate '0' is not valid"),
     (["--scenario", "smoke", "--duration", "5x"], "duration '5x' is not a duration"),
     (["--scenario", "smoke", "--host", "ftp://127.0.0.1"], "host 'ftp://127.0.0.1' is not an http(s) URL"),
     (["--locustfile", "no/such/dir", "--users", "1", "--duration", "1"], "locustfile 'no/such/dir' does not exist"),
+    (["--scenaro", "smoke"], "unknown argument '--scenaro' for `loadcluster run`, did you mean '--scenario'?"),
+    (["--scenario", "smoke", "--runtime", "compse"], "unknown runtime 'compse', did you mean 'compose'?"),
+    (["--scenario", "smoke", "--runtime", "local", "--network", "n"], "--network is for the compose runtime"),
+    (["--scenario", "smoke", "--runtime", "compose", "--metrics-port", "9646"], "--metrics-port is for the local"),
 ]
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_INPUT)
 def test_bad_input_gets_one_line_and_starts_nothing(args: list[str], message: str, results_dir: Path) -> None:
-    result = loadcluster("run", *args, "--results", str(results_dir), env={"LOADCLUSTER_LOCUSTFILE": str(LOCUSTFILES)})
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ")
-    assert message in lines[0]
+    code, out = run_cli("run", *args, "--results", str(results_dir))
+    assert code == 2
+    lines = out.strip().splitlines()
+    assert lines[-1].startswith("Error: ") and message in lines[-1], out
+    assert not any(line.startswith("Error") for line in lines[:-1])
     assert not results_dir.exists()
 
 
-def test_env_variables_are_read_like_flags(results_dir: Path) -> None:
-    result = loadcluster(
-        "run",
-        "--results",
-        str(results_dir),
-        env={
-            "LOADCLUSTER_SCENARIO": "smoke",
-            "LOADCLUSTER_WORKERS": "99",
-            "LOADCLUSTER_LOCUSTFILE": str(LOCUSTFILES),
-        },
-    )
-    assert result.returncode == 2 and "workers 99 is more than users 10" in result.stderr
+def test_env_variables_are_read_like_flags(monkeypatch: pytest.MonkeyPatch, results_dir: Path) -> None:
+    monkeypatch.setenv("LOADCLUSTER_SCENARIO", "smoke")
+    monkeypatch.setenv("LOADCLUSTER_WORKERS", "99")
+    code, out = run_cli("run", "--results", str(results_dir))
+    assert code == 2 and "workers 99 is more than users 10" in out
+    code, out = run_cli("run", "--workers", "98", "--results", str(results_dir))
+    assert code == 2 and "workers 98 is more than users 10" in out  # the flag wins
 
 
-def test_locustfile_without_users_is_refused(tmp_path: Path, results_dir: Path) -> None:
-    plan = tmp_path / "plan.py"
-    plan.write_text("from locust import HttpUser\n\nclass Base(HttpUser):\n    abstract = True\n")
-    result = loadcluster(
-        "run", "--locustfile", str(plan), "--users", "1", "--duration", "5s", "--results", str(results_dir)
-    )
-    assert result.returncode == 2 and "defines no users" in result.stderr
+def test_an_option_inherited_from_the_environment_for_another_runtime_is_pointed_out(
+    monkeypatch: pytest.MonkeyPatch, results_dir: Path
+) -> None:
+    monkeypatch.setenv("LOADCLUSTER_NETWORK", "somewhere")
+    with socket.socket() as closed:  # an unreachable target: the run stops before anything starts
+        closed.bind(("127.0.0.1", 0))
+        host = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        code, out = run_cli("run", "--scenario", "smoke", "--runtime", "local", "--host", host, "--results",
+                            str(results_dir))  # fmt: skip
+    assert "note: LOADCLUSTER_NETWORK is for the compose runtime; this run is local, so it is not used" in out
+    assert code == 2
 
 
 def test_unreachable_target_fails_fast(results_dir: Path) -> None:
     with socket.socket() as sock:  # a port that is certainly closed: bound, never listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        result = loadcluster(
-            "run",
-            "--scenario",
-            "smoke",
-            "--host",
-            f"http://127.0.0.1:{port}",
-            "--locustfile",
-            str(LOCUSTFILES),
-            "--results",
-            str(results_dir),
-            timeout=30,
-        )
-    assert result.returncode == 2
-    assert f"target http://127.0.0.1:{port} is unreachable" in result.stderr
+        code, out = run_cli("run", "--scenario", "smoke", "--host", f"http://127.0.0.1:{port}", "--results",
+                            str(results_dir))  # fmt: skip
+    assert code == 2
+    assert f"target http://127.0.0.1:{port} is unreachable" in out
     assert not results_dir.exists()
 
 
 def test_scenarios_table_lists_the_catalogue() -> None:
-    result = loadcluster("scenarios", "--locustfile", str(LOCUSTFILES))
-    assert result.returncode == 0
-    lines = result.stdout.splitlines()
+    code, out = run_cli("scenarios", "--locustfile", str(LOCUSTFILES))
+    assert code == 0
+    lines = out.splitlines()
     assert lines[0].split()[:5] == ["Suite", "Scenario", "Users", "Spawn", "rate"]
     spike = next(line.split() for line in lines if " spike " in line)
     assert spike[:6] == ["customer-success", "spike", "1,000", "200/s", "5m", "4"]
@@ -105,9 +99,9 @@ def test_compare_exits_non_zero_on_regression(tmp_path: Path) -> None:
         return directory
 
     base, same, worse = run(100), run(105), run(120)
-    assert loadcluster("compare", str(base), str(same)).returncode == 0
-    regression = loadcluster("compare", str(base), str(worse))
-    assert regression.returncode == 4 and "Regression beyond tolerance: p95 +20.0%" in regression.stdout
-    assert loadcluster("compare", str(base), str(worse), "--tolerance", "p95=25").returncode == 0
-    missing = loadcluster("compare", str(base), str(tmp_path / "nope"))
-    assert missing.returncode == 2 and "no run results at" in missing.stderr
+    assert run_cli("compare", str(base), str(same))[0] == 0
+    code, out = run_cli("compare", str(base), str(worse))
+    assert code == 4 and "Regression beyond tolerance: p95 +20.0%" in out
+    assert run_cli("compare", str(base), str(worse), "--tolerance", "p95=25")[0] == 0
+    code, out = run_cli("compare", str(base), str(tmp_path / "nope"))
+    assert code == 2 and "no run results at" in out

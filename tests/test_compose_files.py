@@ -12,10 +12,11 @@ import pytest
 import yaml
 from conftest import REPO, loadcluster
 
+from loadcluster import options, runtimes
 from loadcluster.errors import ConfigError
-from loadcluster.plan import RunOptions, build_plan
+from loadcluster.options import RuntimeName, Verb
+from loadcluster.plan import RunPlan, build_plan
 from loadcluster.runtimes import compose
-from loadcluster.runtimes.compose import Runtime, choose_runtime
 
 COMPOSE_DIR = REPO / "deploy" / "compose"
 
@@ -46,12 +47,10 @@ def test_demo_target_is_an_override_the_master_waits_for() -> None:
     assert "8080" in demo["target"]["healthcheck"]["test"][-1]
 
 
-def test_every_node_gets_the_plan_and_node_variables() -> None:
-    environment = _yaml("compose.yaml")["services"]["master"]["environment"]
+def test_every_node_gets_the_plan_document_and_where_the_master_is() -> None:
+    environment = _yaml("compose.yaml")["x-node"]["environment"]
     names = {entry.split("=")[0] for entry in environment}
-    plan = build_plan(RunOptions(scenario="spike", workers="4"))
-    assert set(plan.to_env()) <= names
-    assert {"LOADCLUSTER_RUN_DIR", "LOADCLUSTER_MASTER_HOST"} <= names
+    assert {"LOADCLUSTER_PLAN", "LOADCLUSTER_LOCUSTFILE", "LOADCLUSTER_RUN_DIR", "LOADCLUSTER_MASTER_HOST"} <= names
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
@@ -83,21 +82,25 @@ def test_dockerfile_is_multi_stage_non_root_with_exec_entrypoint() -> None:
     assert "LOADCLUSTER_LOCUSTFILE=/opt/loadcluster/locust" in dockerfile
 
 
+def _values(**raw: str) -> dict:
+    return options.settings(Verb.RUN, raw, {})
+
+
+def _plan(**raw: str) -> RunPlan:
+    return build_plan(_values(**raw))
+
+
 def test_runtime_is_named_or_chosen() -> None:
-    assert choose_runtime("local", None)[0] is Runtime.LOCAL
-    assert choose_runtime("compose", "http://127.0.0.1:1")[0] is Runtime.COMPOSE
-    runtime, reason = choose_runtime(None, "http://127.0.0.1:8000")
-    assert runtime is Runtime.LOCAL and "loopback" in reason
-
-
-def test_unknown_runtime_is_refused_with_a_suggestion() -> None:
-    with pytest.raises(ConfigError, match="unknown runtime 'compse', did you mean 'compose'"):
-        choose_runtime("compse", None)
+    assert runtimes.choose(_values(runtime="local"), _plan(scenario="smoke"))[0].name == RuntimeName.LOCAL
+    assert runtimes.choose(_values(runtime="compose"), _plan(scenario="smoke"))[0].name == RuntimeName.COMPOSE
+    runtime, reason = runtimes.choose(_values(), _plan(scenario="smoke", host="http://127.0.0.1:8000"))
+    assert runtime.name == RuntimeName.LOCAL and "loopback" in reason
 
 
 def test_auto_falls_back_to_local_when_no_engine_answers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    assert choose_runtime("auto", None) == (Runtime.LOCAL, "no Docker engine answers")
+    runtime, reason = runtimes.choose(_values(), _plan(scenario="smoke"))
+    assert (runtime.name, reason) == (RuntimeName.LOCAL, "no Docker engine answers")
 
 
 def test_loopback_hosts_are_refused_for_containers() -> None:
@@ -107,32 +110,29 @@ def test_loopback_hosts_are_refused_for_containers() -> None:
     compose.check_host_for_containers(None)
 
 
-def test_plan_is_rewritten_for_the_containers(tmp_path: Path) -> None:
-    plan = build_plan(RunOptions(scenario="smoke", results=str(tmp_path)))
-    env = compose._stack_env(plan, tmp_path / "customer-success-smoke-X", "img:1", _FakeDocker())  # type: ignore[arg-type]
-    assert env["LOADCLUSTER_LOCUSTFILE"] == "/opt/loadcluster/locust"
-    assert env["LOADCLUSTER_HOST"] == "http://target:8080"
-    assert env["LOADCLUSTER_RUN_DIR"] == "/opt/loadcluster/results/customer-success-smoke-X"
-    assert env["LOADCLUSTER_LOCUSTFILE_DIR"] == str((REPO / "locust").resolve())
-    assert env["LOADCLUSTER_SCENARIO"] == "smoke" and env["LOADCLUSTER_WORKERS"] == "2"
-
-
-def test_a_single_locustfile_is_mounted_by_its_directory(tmp_path: Path) -> None:
+def test_the_plan_is_relocated_for_the_containers(tmp_path: Path) -> None:
     (tmp_path / "mine.py").write_text(
         "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self): ...\n"
     )
-    plan = build_plan(RunOptions(locustfile=str(tmp_path / "mine.py"), users="2", duration="5s"))
-    assert compose._locustfile_mount(plan) == (tmp_path.resolve(), "/opt/loadcluster/locust/mine.py")
+    plan = _plan(locustfile=str(tmp_path / "mine.py"), users="2", duration="5s", host="http://shop:8000")
+    seen = plan.relocated(compose.IN_IMAGE_LOCUST, compose.IN_IMAGE_RESULTS)
+    assert seen.locustfiles.locust_arg == "/opt/loadcluster/locust/mine.py"
+    assert seen.results_root == Path("/opt/loadcluster/results")
+    assert RunPlan.from_document(seen.to_document()) == seen
 
 
-def test_a_published_port_in_use_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_published_port_in_use_is_refused() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        monkeypatch.setenv("LOADCLUSTER_PROMETHEUS_PORT", str(port))
-        with pytest.raises(ConfigError, match=f"port {port} \\(Prometheus\\) is already in use"):
-            compose._check_ports(compose.PUBLISHED_PORTS)
+        with pytest.raises(ConfigError, match=f"port {port} \\(prometheus port\\) is already in use"):
+            compose.published_ports(_values(prometheus_port=str(port)), ["prometheus_port"])
+
+
+def test_the_network_override_puts_the_project_on_an_existing_network(tmp_path: Path) -> None:
+    override = yaml.safe_load(compose.network_override("shop-net", tmp_path).read_text())
+    assert override == {"networks": {"default": {"name": "shop-net", "external": True}}}
 
 
 def test_bad_input_starts_nothing_and_says_why() -> None:
@@ -159,8 +159,3 @@ def test_a_daemon_that_does_not_answer_is_named_with_the_way_out(tmp_path: Path)
     assert "--runtime local" in done.stderr and "Docker" in done.stderr, done.stderr
     if shutil.which("docker"):
         assert "engine does not answer" in done.stderr
-
-
-class _FakeDocker:
-    def has_image(self, image: str) -> bool:
-        return False

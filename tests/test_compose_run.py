@@ -6,8 +6,6 @@ Skipped only when no Docker engine answers (CI always starts one: see .ci/run).
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,42 +14,24 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from compose_helpers import compose_env, leftovers, project_of
 from conftest import REPO, loadcluster, wait_until
 
-from loadcluster.runtimes.docker import PROJECT_LABEL, engine_answers
+from loadcluster.runtimes.docker import engine_answers
 from loadcluster.runtimes.processes import free_port
 
 ENGINE = engine_answers()
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.xdist_group("heavy"),
     pytest.mark.skipif(ENGINE is None, reason="no Docker engine answers (`docker version` failed); CI starts dockerd"),
 ]
 
 
-def _env() -> dict[str, str]:
-    """Compose runs from a test: their own Prometheus port, nothing from the caller's LOADCLUSTER_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADCLUSTER_")}
-    return {**env, "LOADCLUSTER_PROMETHEUS_PORT": str(free_port()), "LOADCLUSTER_RUNTIME": "compose"}
-
-
-def _project(output: str) -> str:
-    match = re.search(r"starting Compose project (loadcluster-[0-9a-f]+)", output)
-    assert match, output
-    return match[1]
-
-
-def _leftovers(project: str) -> list[str]:
-    found = []
-    for kind, every in (("container", ["-a"]), ("network", []), ("volume", [])):
-        listing = ["docker", kind, "ls", *every, "-q", "--filter", f"label={PROJECT_LABEL}={project}"]
-        found += subprocess.run(listing, capture_output=True, text=True, check=True).stdout.split()
-    return found
-
-
 def test_scaled_down_spike_on_four_worker_containers(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    args = ["run", "--scenario", "spike", "--workers", "4", "--time-scale", "0.1", "--results", str(results)]
-    done = loadcluster(*args, env=_env(), timeout=400)
+    args = ["run", "--scenario", "spike", "--workers", "4", "--time-scale", "0.05", "--results", str(results)]
+    done = loadcluster(*args, env=compose_env(), timeout=400)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "runtime compose" in output and "Verdict: PASSED" in output
@@ -67,7 +47,7 @@ def test_scaled_down_spike_on_four_worker_containers(tmp_path: Path) -> None:
     assert {f"worker-{i}.log" for i in range(1, 5)} | {"master.log", "target.log"} <= {
         p.name for p in (run_dir / "logs").iterdir()
     }
-    assert _leftovers(_project(output)) == []
+    assert leftovers(project_of(output)) == []
 
 
 def _prometheus_value(port: str, query: str) -> float | None:
@@ -85,7 +65,7 @@ def test_prometheus_scrapes_the_exporter_then_ctrl_c_removes_the_stack(tmp_path:
     the run, its results are written and copied out, and the whole project is removed."""
     results = tmp_path / "results"
     command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results)]
-    log, env = tmp_path / "out.log", _env()
+    log, env = tmp_path / "out.log", compose_env()
     with log.open("w") as out:
         run = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -103,12 +83,12 @@ def test_prometheus_scrapes_the_exporter_then_ctrl_c_removes_the_stack(tmp_path:
     assert "interrupted: stopping the run" in output
     (summary,) = results.glob("customer-success-smoke-*/summary.json")
     assert json.loads(summary.read_text())["slo"]["verdict"] == "interrupted"
-    assert _leftovers(_project(output)) == []
+    assert leftovers(project_of(output)) == []
 
 
 def test_make_up_serves_the_web_ui_and_make_down_removes_it() -> None:
     web_port = free_port()
-    env = {**_env(), "MAKEFLAGS": "", "LOADCLUSTER_WEB_PORT": str(web_port)}
+    env = {**compose_env(), "MAKEFLAGS": "", "LOADCLUSTER_WEB_PORT": str(web_port)}
     make = ["make", "--no-print-directory", "-C", str(REPO)]
     try:
         up = subprocess.run([*make, "up", "WORKERS=2"], env=env, capture_output=True, text=True, timeout=300)
@@ -123,7 +103,7 @@ def test_make_up_serves_the_web_ui_and_make_down_removes_it() -> None:
     finally:
         down = subprocess.run([*make, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert _leftovers("loadcluster") == []
+    assert leftovers("loadcluster") == []
 
 
 def test_a_taken_prometheus_port_is_refused_before_anything_starts() -> None:
@@ -132,7 +112,7 @@ def test_a_taken_prometheus_port_is_refused_before_anything_starts() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = {**_env(), "LOADCLUSTER_PROMETHEUS_PORT": str(taken.getsockname()[1])}
+        env = {**compose_env(), "LOADCLUSTER_PROMETHEUS_PORT": str(taken.getsockname()[1])}
         done = loadcluster("run", "--scenario", "smoke", "--time-scale", "0.1", env=env, timeout=120)
     assert done.returncode == 2 and "already in use" in done.stderr, done.stdout + done.stderr
     assert "starting Compose project" not in done.stdout

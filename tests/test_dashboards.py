@@ -2,23 +2,21 @@
 
 The run has its own small catalogue (every SLO set, two stages, 5 % injected errors) so that every
 panel, SLO line and annotation has something to show. Prometheus (Debian's package) scrapes the
-exporter every second, and the demo target's own /metrics as job "target" once the run says where
-the target is; it also loads alerts.yml, so the alert expressions are run on real series too.
+exporter every second, and the demo target's own /metrics as job "target" (the test starts the target,
+with 5 % errors); it also loads alerts.yml, so the alert expressions are run on real series too.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import yaml
 from conftest import LOCUSTFILES, REPO, Prometheus, wait_until
 from dashboard_queries import ALERT_RULES, Query, annotation_queries, load_dashboard, panel_queries
 
-from loadcluster.runtimes.processes import free_port
+from loadcluster.runtimes.processes import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 
@@ -126,17 +124,26 @@ def alert_expressions() -> dict[str, str]:
     return {rule["alert"]: rule["expr"] for group in groups for rule in group["rules"]}
 
 
-def start_run(plans: Path, results_dir: Path, exporter_port: int, output: Path) -> subprocess.Popen[bytes]:
+def start_run(plans: Path, results_dir: Path, host: str, exporter_port: int, output: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "loadcluster", "run", "--locustfile", str(plans), "--suite", "dashboards"]
-    command += ["--scenario", "dashboards", "--results", str(results_dir), "--exporter-port", str(exporter_port)]
-    env = {**os.environ, "LOADCLUSTER_TARGET_ERROR_RATE": "0.05"}
+    command += ["--scenario", "dashboards", "--results", str(results_dir), "--metrics-port", str(exporter_port)]
     with output.open("wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        return subprocess.Popen(command + ["--host", host], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
 
 
-def target_url(output: Path) -> str | None:
-    match = re.search(r"demo target started at (http://\S+)", output.read_text(encoding="utf-8", errors="replace"))
-    return match.group(1) if match else None
+@pytest.fixture
+def failing_target(tmp_path: Path) -> Iterator[str]:
+    """The demo target answering 5 % of requests with errors, so failure panels have data."""
+    port = free_port()
+    command = [sys.executable, "-m", "loadcluster", "target", "--port", str(port), "--error-rate", "0.05"]
+    with (tmp_path / "target.log").open("wb") as log:
+        target = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for_port("127.0.0.1", port, 20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        target.terminate()
+        target.wait(timeout=10)
 
 
 def stop(run: subprocess.Popen[bytes]) -> None:
@@ -150,7 +157,7 @@ def stop(run: subprocess.Popen[bytes]) -> None:
 
 
 def test_every_panel_query_returns_data_from_a_real_run(
-    start_prometheus: Callable[..., Prometheus], plans: Path, results_dir: Path, tmp_path: Path
+    start_prometheus: Callable[..., Prometheus], plans: Path, results_dir: Path, tmp_path: Path, failing_target: str
 ) -> None:
     dashboard = load_dashboard()
     panels = {q.name: q.rendered() for q in panel_queries(dashboard)}
@@ -158,12 +165,10 @@ def test_every_panel_query_returns_data_from_a_real_run(
     answers = Answers({**panels, **healthy})
     output, exporter_port = tmp_path / "run.out", free_port()
     started = time.time()
-    run = start_run(plans, results_dir, exporter_port, output)
+    run = start_run(plans, results_dir, failing_target, exporter_port, output)
     try:
-        wait_until(lambda: target_url(output) is not None, 20, "the run to start the demo target")
-        # Started once the target's address is known; the exporter is up only after the master anyway.
         prometheus = start_prometheus(
-            {"loadcluster": f"127.0.0.1:{exporter_port}", "target": urllib.parse.urlparse(target_url(output)).netloc},
+            {"loadcluster": f"127.0.0.1:{exporter_port}", "target": urllib.parse.urlparse(failing_target).netloc},
             rule_files=[ALERT_RULES],
         )
 
@@ -180,7 +185,7 @@ def test_every_panel_query_returns_data_from_a_real_run(
     finally:
         stop(run)
     assert run.returncode == 0, output.read_text()
-    (run_dir,) = [p for p in results_dir.iterdir() if p.is_dir()]
+    (run_dir,) = [p for p in results_dir.iterdir() if p.is_dir() and not p.is_symlink()]
     assert answers.found["Run [A]"][0]["metric"]["run_id"] == run_dir.name
 
     check_annotations(prometheus, annotation_queries(dashboard), started)

@@ -129,10 +129,11 @@ def bucket_bounds(seconds: float) -> tuple[float, float]:
 
 
 @pytest.mark.integration
+@pytest.mark.xdist_group("heavy")
 def test_a_real_prometheus_scrapes_a_real_run(start_prometheus, results_dir: Path, tmp_path: Path) -> None:
     exporter_port = free_port()
     prometheus = start_prometheus({"loadcluster": f"127.0.0.1:{exporter_port}"})
-    result = loadcluster("run", "--scenario", "spike", "--time-scale", "0.05", "--exporter-port", str(exporter_port),
+    result = loadcluster("run", "--scenario", "spike", "--time-scale", "0.05", "--metrics-port", str(exporter_port),
                          "--results", str(results_dir))  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(next(results_dir.glob("*/summary.json")).read_text())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import ast
 import os
 import re
 import subprocess
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, loadcluster
 
-from loadcluster.plan import RunOptions
+from loadcluster.catalogue import load_catalogue
 
 README = (REPO / "README.md").read_text()
 
@@ -28,18 +28,36 @@ def test_every_make_target_in_the_readme_exists() -> None:
     assert mentioned and mentioned <= targets, mentioned - targets
 
 
-def test_every_run_option_is_documented_with_its_variable() -> None:
-    for field in dataclasses.fields(RunOptions):
-        flag = "--" + field.name.replace("_", "-")
-        assert f"`{flag}` | `{RunOptions.env_name(field.name)}`" in README, flag
+def test_the_makefile_scenario_targets_are_the_catalogue_s_scenarios() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    run_targets = set(re.findall(r"^([a-z-]+): install ## .*\n\t\$\(RUN\) \1$", makefile, re.MULTILINE))
+    catalogue = load_catalogue(REPO / "locust" / "scenarios.yaml")
+    assert run_targets == {name for suite in catalogue.suites.values() for name in suite.scenarios}
+
+
+def test_the_customer_success_shares_are_the_locustfile_s_weights() -> None:
+    tree = ast.parse((REPO / "locust" / "customer_success.py").read_text())
+    weights = [
+        statement.value.value
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for statement in node.body
+        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "weight"
+    ]
+    shares = [round(100 * w / sum(weights)) for w in weights]
+    stated = re.search(
+        r"user weights (\d+) support web forms.*?(\d+) Gmail.*?(\d+) WhatsApp.*?(\d+) `/health`", README, re.S
+    )
+    assert stated and [int(n) for n in stated.groups()] == weights
+    assert f"{shares[0]} %, {shares[1]} %, {shares[2]} % and {shares[3]} %" in README
 
 
 @pytest.mark.integration
 def test_make_run_scaled_down(tmp_path: Path) -> None:
-    """The README's first command, with the smoke test's minute shrunk to 15 s."""
+    """The README's first command, with the smoke test's minute shrunk to 6 s."""
     results = tmp_path / "results"
     result = subprocess.run(
-        ["make", "run", "TIME_SCALE=0.25", f"RESULTS={results}"],
+        ["make", "run", "TIME_SCALE=0.1", f"RESULTS={results}"],
         cwd=REPO,
         capture_output=True,
         text=True,
