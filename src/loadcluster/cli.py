@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadclusterError as error:
         print(f"Error: {error}", file=sys.stderr)
         return int(error.exit_code)
+    except KeyboardInterrupt:  # before a run is supervised (building the image, say): nothing to stop
+        print("Error: interrupted before the run started; nothing was left running", file=sys.stderr)
+        return int(ExitCode.RUN_FAILED)
 
 
 def _refuse_unknown(unknown: list[str], args: argparse.Namespace) -> NoReturn:
