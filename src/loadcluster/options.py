@@ -347,6 +347,8 @@ OPTIONS: tuple[Option, ...] = (
         flag=None,
     ),  # fmt: skip
     Option("stats_bind", "its interface (default: the master's bind host)", (Verb.NODE,), flag=None),
+    Option("results_configmap", "in a Kubernetes pod: also publish the results as this ConfigMap (see "
+           "results_configmap.py)", (Verb.NODE,), flag=None),  # fmt: skip
     Option(
         "stats_linger",
         "seconds the master keeps serving stats after the run, for a last scrape",

@@ -25,7 +25,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
-from loadcluster import options, results
+from loadcluster import console, options, results
 from loadcluster.options import Verb
 from loadcluster.plan import RunPlan
 from loadcluster.reports import LocustReports
@@ -60,6 +60,7 @@ class RunRecorder:
         self.workers_seen: set[str] = set()
         self.final_report_at: dict[str, float] = {}
         self.results_written = False
+        self.summary: dict[str, Any] | None = None
         self._monitor: gevent.Greenlet | None = None
 
     @property
@@ -129,6 +130,7 @@ class RunRecorder:
         results.write_summary(self.run_dir, summary)
         results.write_junit(self.run_dir, summary)
         self.results_written = True
+        self.summary = summary
         verdict = Verdict(summary["slo"]["verdict"])
         logger.info("results written to %s (verdict: %s)", self.run_dir, verdict.value)
         return verdict
@@ -186,6 +188,16 @@ def _on_sigterm(recorder: RunRecorder, shape: PlanShape) -> None:
     os._exit(int(code))
 
 
+def _publish(run_dir: Path, configmap: str) -> None:
+    """Results outlive the pod; a failure here is said, and the verdict still decides the exit code."""
+    from loadcluster.results_configmap import publish
+
+    try:
+        publish(run_dir, configmap)
+    except Exception as exc:  # noqa: BLE001 - any API or credential error: say it, keep the verdict
+        logger.error("could not publish the results as ConfigMap %s: %s (they are in this log)", configmap, exc)
+
+
 def activate_worker() -> None:
     """A worker stops soon after its master goes silent, not after Locust's 60 s."""
 
@@ -230,10 +242,18 @@ def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     def on_quitting(environment: Environment, **_kw: Any) -> None:
         if not recorder.results_written:
             environment.process_exit_code = int(recorder.write_results().exit_code)
+            if node["results_configmap"]:
+                _publish(recorder.run_dir, node["results_configmap"])
             # Let Prometheus take one more scrape of the final figures before the endpoint goes.
             gevent.sleep(node["stats_linger"])
 
+    def on_quit(**_kw: Any) -> None:
+        # After Locust's own tables: a pod's log ends with the summary and the verdict.
+        if recorder.summary is not None:
+            print("\n" + console.summary_report(recorder.summary), flush=True)
+
     environment.events.quitting.add_listener(on_quitting)
+    environment.events.quit.add_listener(on_quit)
     logger.info(
         "plan: %s, %d users at %g/s over %d workers for %.0fs against %s -> %s",
         plan.name,

@@ -7,6 +7,7 @@ This module does not import Locust: it reads the stats objects it is given by at
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,8 +109,15 @@ def _figures(entry: StatsEntry, duration_s: float) -> dict[str, Any]:
 
 def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
     path = run_dir / SUMMARY_FILE
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _write_atomically(path, (json.dumps(summary, indent=2) + "\n").encode())
     return path
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Readers (compare, CI, the Compose runtime's copy) see the whole file or none: never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
 
 
 def read_summary(location: Path) -> dict[str, Any]:
@@ -153,7 +161,7 @@ def write_junit(run_dir: Path, summary: Mapping[str, Any]) -> Path:
                 case, "failure", message=f"{check['description']} {check['threshold']:g}: actual {check['actual']:g}"
             )
     path = run_dir / JUNIT_FILE
-    ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    _write_atomically(path, ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True))
     return path
 
 
