@@ -10,6 +10,7 @@ way out.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 import urllib.request
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from loadcluster import results
-from loadcluster.errors import RunFailed, TargetUnreachable
+from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.processes import wait_for_port
 from loadcluster.runtimes.progress import Progress
@@ -80,6 +81,7 @@ class Runtime(Protocol):
 
 def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
     """Run `plan` on `runtime` and bring back its results; RunFailed when it wrote none."""
+    check_writable(plan.results_root)
     runtime.check(plan, echo)
     run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
     with Interrupts() as interrupts:
@@ -182,6 +184,20 @@ class StopControl:
             self.stop_master()
             self.deadline = time.monotonic() + self.grace_s
         return False
+
+
+def check_writable(directory: Path) -> None:
+    """Results that cannot be written are known before the run, not after the load was sent."""
+    probe = directory / f".loadcluster-write-check-{os.getpid()}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"results directory '{directory}' is not writable ({exc.strerror}): pass --results with a "
+            "directory you can write"
+        ) from None
 
 
 def check_reachable(host: str) -> None:
