@@ -171,7 +171,7 @@ OPTIONS: tuple[Option, ...] = (
         _PLAN_VERBS,
         _names,
         metavar="TAG,...",
-    ),  # fmt: skip
+    ),
     Option(
         "user_classes",
         "run only these user classes: `loadcluster run ... MyUser OtherUser` (Locust's positional classes)",
@@ -199,7 +199,7 @@ OPTIONS: tuple[Option, ...] = (
         (Verb.RUN,),
         _names,
         metavar="A,B,...",
-    ),  # fmt: skip
+    ),
     Option(
         "metrics_port",
         "also serve the run's Prometheus metrics on 127.0.0.1:PORT (the Compose stack has its "
@@ -208,7 +208,7 @@ OPTIONS: tuple[Option, ...] = (
         _port,
         metavar="PORT",
         runtimes=(RuntimeName.LOCAL,),
-    ),  # fmt: skip
+    ),
     Option(
         "network",
         "run the stack on this existing Docker network, so its containers reach a host that lives there",
@@ -223,7 +223,7 @@ OPTIONS: tuple[Option, ...] = (
         default="0",
         make="MONITORING",
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "image",
         "the node image",
@@ -232,7 +232,7 @@ OPTIONS: tuple[Option, ...] = (
         make="IMAGE",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "base_image",
         "base of the node image when it is built (default: the air-gapped base when built, else python:3.12-slim)",
@@ -240,14 +240,14 @@ OPTIONS: tuple[Option, ...] = (
         make="BASE_IMAGE",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "prometheus_image",
         "Prometheus image of the stack (default: prom/prometheus, or the air-gapped one)",
         (Verb.RUN,),
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "grafana_image",
         "Grafana image of the stack",
@@ -255,7 +255,7 @@ OPTIONS: tuple[Option, ...] = (
         default="grafana/grafana:11.2.2",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "prometheus_port",
         "host port of the stack's Prometheus on 127.0.0.1",
@@ -264,7 +264,7 @@ OPTIONS: tuple[Option, ...] = (
         default="9090",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "grafana_port",
         "host port of Grafana on 127.0.0.1",
@@ -273,7 +273,7 @@ OPTIONS: tuple[Option, ...] = (
         default="3000",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     Option(
         "web_port",
         "host port of Locust's web UI for `loadcluster up`",
@@ -282,7 +282,7 @@ OPTIONS: tuple[Option, ...] = (
         default="8089",
         flag=None,
         runtimes=_COMPOSE,
-    ),  # fmt: skip
+    ),
     # --- compare ---------------------------------------------------------------------------------
     Option(
         "compare_tolerance",
@@ -291,7 +291,7 @@ OPTIONS: tuple[Option, ...] = (
         default="p95=10",
         flag="--tolerance",
         metavar="METRIC=PERCENT,...",
-    ),  # fmt: skip
+    ),
     # --- the demo target -------------------------------------------------------------------------
     Option("target_bind", "interface the demo target listens on", (Verb.TARGET,), default="127.0.0.1", flag="--bind"),
     Option("target_port", "port of the demo target", (Verb.TARGET,), _port, default="8080", flag="--port"),
@@ -302,7 +302,7 @@ OPTIONS: tuple[Option, ...] = (
         _non_negative,
         default="0",
         flag="--latency-ms",
-    ),  # fmt: skip
+    ),
     Option(
         "target_error_rate",
         "share of requests answered 500, 0..1",
@@ -310,7 +310,7 @@ OPTIONS: tuple[Option, ...] = (
         _ratio,
         default="0",
         flag="--error-rate",
-    ),  # fmt: skip
+    ),
     # --- the exporter ----------------------------------------------------------------------------
     Option(
         "exporter_master_url",
@@ -318,7 +318,7 @@ OPTIONS: tuple[Option, ...] = (
         (Verb.EXPORTER,),
         default="http://127.0.0.1:8090",
         flag="--master-url",
-    ),  # fmt: skip
+    ),
     Option("exporter_bind", "interface the exporter listens on", (Verb.EXPORTER,), default="0.0.0.0", flag="--bind"),
     Option("exporter_port", "port of the exporter", (Verb.EXPORTER,), _port, default="9646", flag="--port"),
     # --- placing the nodes: set by the runtimes ------------------------------------------------
@@ -328,13 +328,13 @@ OPTIONS: tuple[Option, ...] = (
         "it the master builds the plan from the options above)",
         (Verb.NODE,),
         flag=None,
-    ),  # fmt: skip
+    ),
     Option(
         "run_dir",
         "exact results directory of the run (default: <results>/<suite>-<scenario>-<UTC time>)",
         (Verb.NODE,),
         flag=None,
-    ),  # fmt: skip
+    ),
     Option("master_host", "where workers find the master", (Verb.NODE,), default="127.0.0.1", flag=None),
     Option("master_port", "the master's ZeroMQ port", (Verb.NODE,), _port, default="5557", flag=None),
     Option("master_bind_host", "interface the master listens on", (Verb.NODE,), default="*", flag=None),
@@ -345,10 +345,14 @@ OPTIONS: tuple[Option, ...] = (
         _port,
         default="8090",
         flag=None,
-    ),  # fmt: skip
+    ),
     Option("stats_bind", "its interface (default: the master's bind host)", (Verb.NODE,), flag=None),
-    Option("results_configmap", "in a Kubernetes pod: also publish the results as this ConfigMap (see "
-           "results_configmap.py)", (Verb.NODE,), flag=None),  # fmt: skip
+    Option(
+        "results_configmap",
+        "in a Kubernetes pod: also publish the results as this ConfigMap (see results_configmap.py)",
+        (Verb.NODE,),
+        flag=None,
+    ),
     Option(
         "stats_linger",
         "seconds the master keeps serving stats after the run, for a last scrape",
@@ -356,7 +360,7 @@ OPTIONS: tuple[Option, ...] = (
         _non_negative,
         default="0",
         flag=None,
-    ),  # fmt: skip
+    ),
     Option(
         "expect_workers_wait",
         "seconds the master waits for all its workers",
@@ -364,7 +368,7 @@ OPTIONS: tuple[Option, ...] = (
         _number,
         default="60",
         flag=None,
-    ),  # fmt: skip
+    ),
     Option(
         "progress_interval",
         "seconds between progress lines in the master's log",
@@ -372,14 +376,14 @@ OPTIONS: tuple[Option, ...] = (
         _number,
         default="5",
         flag=None,
-    ),  # fmt: skip
+    ),
     Option(
         "master_timeout",
         "seconds of silence after which a worker stops (default: 10 + the stop timeout)",
         (Verb.NODE,),
         _whole,
         flag=None,
-    ),  # fmt: skip
+    ),
 )
 
 BY_NAME: Mapping[str, Option] = {option.name: option for option in OPTIONS}
