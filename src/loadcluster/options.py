@@ -379,9 +379,10 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "master_timeout",
-        "seconds of silence after which a worker stops (default: 10 + the stop timeout)",
+        "seconds without the master's heartbeat (one a second) after which a worker running users stops them",
         (Verb.NODE,),
-        _whole,
+        _number,
+        default="3",
         flag=None,
     ),
 )

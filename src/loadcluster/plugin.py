@@ -23,7 +23,7 @@ import gevent
 import locust.runners
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadcluster import console, options, results
 from loadcluster.options import Verb
@@ -199,20 +199,40 @@ def _publish(run_dir: Path, configmap: str) -> None:
 
 
 def activate_worker() -> None:
-    """A worker stops soon after its master goes silent, not after Locust's 60 s."""
+    """A worker whose master is gone stops its users within a few seconds, not after Locust's 60 s."""
+    silence_s = options.settings(Verb.NODE, {}, os.environ, names=("master_timeout",))["master_timeout"]
+
+    def on_init(environment: Environment, **_kw: Any) -> None:
+        if isinstance(environment.runner, WorkerRunner):
+            gevent.spawn(_stop_when_the_master_is_silent, environment, environment.runner, silence_s)
 
     def on_test_start(environment: Environment, **_kw: Any) -> None:
-        # The stop timeout arrives from the master with the first spawn message. A worker handles
-        # heartbeats in the same loop that runs a "stop" (it sleeps stop_timeout there), so the
-        # watchdog allows for that on top of a few missed heartbeats; and cancelling that sleep
-        # (Locust adds this variable to it) lets the worker read the master's "quit" at once.
+        # The stop timeout arrives from the master with the first spawn message. While a worker runs a
+        # "stop" it reads no heartbeat (same loop), so Locust's own watchdog, which also covers a worker
+        # that is not running users, allows for that on top of a few missed heartbeats; cancelling the
+        # sleep after a stop (Locust adds this variable to it) lets the worker read "quit" at once.
         stop_timeout = math.ceil(environment.stop_timeout or 0)
         os.environ[WORKER_WAIT_AFTER_STOP_ENV] = str(-stop_timeout)
-        configured = options.settings(Verb.NODE, {}, os.environ, names=("master_timeout",))["master_timeout"]
-        locust.runners.MASTER_HEARTBEAT_TIMEOUT = configured or stop_timeout + DEFAULT_MASTER_TIMEOUT_S
+        locust.runners.MASTER_HEARTBEAT_TIMEOUT = stop_timeout + DEFAULT_MASTER_TIMEOUT_S
 
     locust.runners.MASTER_HEARTBEAT_TIMEOUT = DEFAULT_MASTER_TIMEOUT_S
+    events.init.add_listener(on_init)
     events.test_start.add_listener(on_test_start)
+
+
+def _stop_when_the_master_is_silent(environment: Environment, runner: WorkerRunner, silence_s: float) -> None:
+    """While users run, the master's heartbeat comes every second: `silence_s` without one means it
+    is gone, and nobody will collect these users' figures, so they stop at once, not gracefully."""
+    while True:
+        gevent.sleep(0.5)
+        last = runner.last_heartbeat_timestamp
+        if last and runner.state in (STATE_SPAWNING, STATE_RUNNING) and time.time() - last > silence_s:
+            logger.error(
+                "no heartbeat from the master for %.0fs while users run: stopping them and quitting", silence_s
+            )
+            environment.stop_timeout = 0
+            runner.quit()
+            return
 
 
 def activate_master(plan: RunPlan) -> None:

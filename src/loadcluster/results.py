@@ -40,11 +40,14 @@ def summarize(
     peak_reached_at_s: float | None,
     workers_seen: int,
     completed: bool,
+    incomplete: str | None = None,
 ) -> dict[str, Any]:
     duration_s = max(ended_at - started_at, 1e-9)
     totals = _figures(stats.total, duration_s)
     checks = slo.evaluate(plan.thresholds, totals, peak_users)
     verdict = slo.verdict(checks, requests=totals["requests"], completed=completed)
+    if incomplete is not None:
+        verdict = slo.Verdict.INCOMPLETE
     return {
         "schema": SCHEMA_VERSION,
         "run": {
@@ -84,7 +87,80 @@ def summarize(
             "checks": [check.as_dict() for check in checks],
             "verdict": verdict.value,
         },
+        **({"incomplete": incomplete} if incomplete is not None else {}),
     }
+
+
+def summarize_stats_document(
+    document: Mapping[str, Any], plan: RunPlan, *, peak_users: int, ended_at: float, reason: str
+) -> dict[str, Any]:
+    """A summary from the last stats document the master served, when the master could not write one
+    (it died): marked incomplete, its figures up to a report interval old."""
+    entries = {(e["method"], e["name"]): _DocumentEntry.of(e) for e in document.get("entries", [])}
+    stats = _DocumentStats(_DocumentEntry.total(entries.values()), entries)
+    started_at = document["run"].get("started_at") or ended_at
+    workers = len(document.get("workers", []))
+    return summarize(
+        stats,  # type: ignore[arg-type]  # duck-typed: what summarize reads of Locust's RequestStats
+        plan,
+        started_at=started_at,
+        ended_at=ended_at,
+        peak_users=peak_users,
+        peak_reached_at_s=None,
+        workers_seen=workers,
+        completed=False,
+        incomplete=reason,
+    )
+
+
+class _DocumentEntry:
+    """The few StatsEntry attributes a summary reads, from one entry of the stats document."""
+
+    def __init__(
+        self, method: str, name: str, requests: int, failures: int, sum_ms: float, response_times: dict[int, int]
+    ) -> None:
+        self.method, self.name = method, name
+        self.num_requests, self.num_failures = requests, failures
+        self.response_times = response_times
+        self.avg_response_time = sum_ms / requests if requests else 0.0
+        self.min_response_time = min(response_times, default=0)
+        self.max_response_time = max(response_times, default=0)
+        self.median_response_time = self.get_response_time_percentile(0.5)
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> _DocumentEntry:
+        buckets = {int(ms): int(count) for ms, count in entry["response_times"].items()}
+        return cls(
+            entry["method"], entry["name"], entry["requests"], entry["failures"], entry["response_time_sum_ms"], buckets
+        )
+
+    @classmethod
+    def total(cls, entries: Any) -> _DocumentEntry:
+        buckets: dict[int, int] = {}
+        requests = failures = 0
+        sum_ms = 0.0
+        for entry in entries:
+            requests, failures = requests + entry.num_requests, failures + entry.num_failures
+            sum_ms += entry.avg_response_time * entry.num_requests
+            for ms, count in entry.response_times.items():
+                buckets[ms] = buckets.get(ms, 0) + count
+        return cls("", "Aggregated", requests, failures, sum_ms, buckets)
+
+    def get_response_time_percentile(self, percent: float) -> int:
+        """Locust's rule: the smallest bucket with at most (1 - percent) of the requests above it."""
+        allowed_above = int(self.num_requests * percent)
+        counted = 0
+        for ms in sorted(self.response_times, reverse=True):
+            counted += self.response_times[ms]
+            if self.num_requests - counted <= allowed_above:
+                return ms
+        return 0
+
+
+class _DocumentStats:
+    def __init__(self, total: _DocumentEntry, entries: dict[tuple[str, str], _DocumentEntry]) -> None:
+        self.total, self.entries = total, entries
+        self.errors: dict[str, Any] = {}  # the document carries no error texts
 
 
 def _figures(entry: StatsEntry, duration_s: float) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class Verdict(StrEnum):
     FAILED = "failed"  # the run completed and an SLO was breached
     INTERRUPTED = "interrupted"  # stopped early (Ctrl-C, SIGTERM, a lost node): not a fair test
     NO_TRAFFIC = "no-traffic"  # not one request was made: nothing to judge
+    INCOMPLETE = "incomplete"  # the master died: the figures are the last it served, not the run's
 
     @property
     def exit_code(self) -> ExitCode:

@@ -275,5 +275,10 @@ class ComposeStack:
     def tear_down(self) -> None:
         if self.follower is not None:
             terminate([self.follower], 2.0)
+        # A worker still running here lost its master (or the run was aborted): no graceful stop for
+        # load nobody will count. After a normal run they have all exited already.
+        workers = self.project.containers(self.docker, WORKER)
+        if workers:
+            self.docker.run([*self.docker.client, "kill", *workers], check=False)
         self.project.tear_down(self.docker, self.echo)
         self.scratch.cleanup()

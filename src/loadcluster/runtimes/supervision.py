@@ -88,31 +88,75 @@ def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
         stack = runtime.stack(plan, run_dir, echo)
         try:
             stack.start()
-            _watch(stack, plan, interrupts, echo)
+            watch = _watch(stack, plan, interrupts, echo)
             target_stats = stack.collect()
         finally:
             stack.tear_down()
     if not (run_dir / results.SUMMARY_FILE).is_file():
-        raise RunFailed(f"the run wrote no summary; see {run_dir / 'logs'}")
+        if watch.last_document is None or watch.last_document["run"].get("started_at") is None:
+            raise RunFailed(f"the run wrote no summary; see {run_dir / 'logs'}")
+        _write_incomplete(watch, plan, run_dir, echo)
     _link_latest(run_dir)
     return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
 
-def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> None:
+@dataclass
+class Watched:
+    """What the supervisor saw of a run: enough to write a summary if the master cannot."""
+
+    master_exit_code: int | None = None
+    last_document: dict[str, Any] | None = None
+    peak_users: int = 0
+    ended_at: float = 0.0
+
+
+def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> Watched:
     progress = Progress(plan, echo)
     control = StopControl(plan, interrupts, echo, stack.stop_master)
-    while stack.master_exit_code() is None:
+    watched = Watched()
+    while (code := stack.master_exit_code()) is None:
         if control.should_abort():
             raise RunFailed("interrupted twice: the run was aborted without results")
         url = stack.stats_url()
         document = read_stats(url) if url else None
         if document is not None:
             progress.update(document)
+            watched.last_document = document
+            watched.peak_users = max(watched.peak_users, int(document.get("users", 0)))
         for line in stack.alarms():
             echo(line)
         time.sleep(POLL_INTERVAL_S)
+    watched.master_exit_code, watched.ended_at = code, time.time()
     for line in stack.alarms():
         echo(line)
+    return watched
+
+
+def _write_incomplete(watched: Watched, plan: RunPlan, run_dir: Path, echo: Echo) -> None:
+    """The master died: its last stats document becomes a summary marked incomplete (exit code 2)."""
+    assert watched.last_document is not None
+    started_at = watched.last_document["run"]["started_at"]
+    reason = (
+        f"the master died ({describe_exit(watched.master_exit_code)}) {watched.ended_at - started_at:.1f}s into "
+        "the run; these are the last figures it served, up to a few seconds old"
+    )
+    echo(f"ERROR: {reason}")
+    summary = results.summarize_stats_document(
+        watched.last_document, plan, peak_users=watched.peak_users, ended_at=watched.ended_at, reason=reason
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results.write_summary(run_dir, summary)
+    results.write_junit(run_dir, summary)
+
+
+def describe_exit(code: int | None) -> str:
+    """-9 -> 'killed by SIGKILL'; 137 (a container's 128 + 9) -> 'exit code 137, SIGKILL'."""
+    signals = {int(s): s.name for s in signal.Signals}
+    if code is not None and -code in signals:
+        return f"killed by {signals[-code]}"
+    if code is not None and code - 128 in signals:
+        return f"exit code {code}, {signals[code - 128]}"
+    return f"exit code {code}"
 
 
 def read_stats(url: str) -> dict[str, Any] | None:
