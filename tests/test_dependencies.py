@@ -29,3 +29,15 @@ def test_every_third_party_import_is_declared_and_every_declaration_imported() -
     owners = packages_distributions()
     imported = {re.sub(r"[-_.]+", "-", owners[module][0]).lower() for module in imported_top_level_modules()}
     assert imported == declared
+
+
+def test_the_cli_and_the_runtimes_never_import_locust() -> None:
+    """Importing Locust monkey-patches the process with gevent: only nodes may, never the supervisor."""
+    import subprocess
+
+    code = (
+        "import sys, loadcluster.cli, loadcluster.plan, loadcluster.runtimes.local, loadcluster.runtimes.compose, "
+        "loadcluster.runtimes.interactive; print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

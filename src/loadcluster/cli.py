@@ -162,9 +162,18 @@ def _run_one(plan: RunPlan, runtime: Any) -> ExitCode:
     _say("")
     _say(console.summary_report(run.summary))
     if run.target_stats is not None:
-        _say(f"demo target counted {run.target_stats.get('requests_total')} requests")
+        _say(_target_count_line(run.target_stats, run.summary))
     _say(f"results: {run.run_dir}")
     return Verdict(run.summary["slo"]["verdict"]).exit_code
+
+
+def _target_count_line(target_stats: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    received, counted = int(target_stats.get("requests_total", 0)), int(summary["totals"]["requests"])
+    line = f"demo target counted {received} requests"
+    if received > counted:
+        # A worker that dies takes the requests it made since its last report (every 3 s) with it.
+        line += f": {received - counted} more than the summary (sent by workers lost before they reported)"
+    return line
 
 
 def _run_sequence(plans: list[RunPlan], runtime: Any) -> ExitCode:

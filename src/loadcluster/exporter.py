@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from loadcluster.errors import LoadclusterError, RunFailed
+from loadcluster.stats_api import STATS_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def histogram_buckets(response_times: Mapping[str, int]) -> list[tuple[str, floa
 
 class MasterCollector(Collector):
     def __init__(self, master_url: str, read: Callable[[str], dict[str, Any]] = read_master) -> None:
-        self.stats_url = master_url.rstrip("/") + "/stats"
+        self.stats_url = master_url.rstrip("/") + STATS_PATH
         self.read = read
         self.scrape_errors = 0
 

@@ -348,6 +348,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("stats_bind", "its interface (default: the master's bind host)", (Verb.NODE,), flag=None),
     Option(
+        "worker_name", "a worker's name in the stats and the summary (default: its host name)", (Verb.NODE,), flag=None
+    ),
+    Option(
         "results_configmap",
         "in a Kubernetes pod: also publish the results as this ConfigMap (see results_configmap.py)",
         (Verb.NODE,),

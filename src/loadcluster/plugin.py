@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from loadcluster import console, options, results
 from loadcluster.options import Verb
 from loadcluster.plan import RunPlan
 from loadcluster.reports import LocustReports
+from loadcluster.roster import NAME_KEY, Roster
 from loadcluster.shape import PlanShape
 from loadcluster.slo import Verdict
 from loadcluster.statsserver import RunView, start_stats_server
@@ -58,6 +60,7 @@ class RunRecorder:
         self.peak_users = 0
         self.peak_reached_at_s: float | None = None
         self.workers_seen: set[str] = set()
+        self.roster = Roster(self.runner)
         self.final_report_at: dict[str, float] = {}
         self.results_written = False
         self.summary: dict[str, Any] | None = None
@@ -79,6 +82,7 @@ class RunRecorder:
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         self.workers_seen.add(client_id)
+        self.roster.on_report(client_id, data)
         if data.get("user_count") == 0:
             self.final_report_at[client_id] = time.time()
 
@@ -102,7 +106,10 @@ class RunRecorder:
         self.runner.stop()
         self.ended_at = time.time()  # load is over; what follows only collects its last figures
         deadline = time.monotonic() + self.plan.stop_timeout_s + FINAL_REPORT_GRACE_S
-        while pending := {w for w in workers if self.final_report_at.get(w, 0) < stop_sent_at}:
+        # A worker that is gone sends nothing more: waiting for it would only delay the results.
+        while pending := {
+            w for w in workers if self.final_report_at.get(w, 0) < stop_sent_at and not self.roster.gone(w)
+        }:
             if time.monotonic() > deadline:
                 logger.warning("no final stats from %d worker(s): their last requests are not counted", len(pending))
                 break
@@ -123,6 +130,7 @@ class RunRecorder:
             peak_users=self.peak_users,
             peak_reached_at_s=self.peak_reached_at_s,
             workers_seen=len(self.workers_seen),
+            workers_lost=self.roster.lost_as_dicts(),
             completed=self.completed,
         )
         if self.started_at is not None:
@@ -143,6 +151,7 @@ class RunRecorder:
             gevent.sleep(1)
             elapsed = time.time() - (self.started_at or time.time())
             users = self.runner.user_count
+            self.roster.check_missing(self.started_at)
             if users > self.peak_users:
                 self.peak_users = users
             if self.peak_reached_at_s is None and users >= self.plan.users:
@@ -215,7 +224,13 @@ def activate_worker() -> None:
         os.environ[WORKER_WAIT_AFTER_STOP_ENV] = str(-stop_timeout)
         locust.runners.MASTER_HEARTBEAT_TIMEOUT = stop_timeout + DEFAULT_MASTER_TIMEOUT_S
 
+    name = options.settings(Verb.NODE, {}, os.environ, names=("worker_name",))["worker_name"] or socket.gethostname()
+
+    def on_report_to_master(data: dict[str, Any], **_kw: Any) -> None:
+        data[NAME_KEY] = name
+
     locust.runners.MASTER_HEARTBEAT_TIMEOUT = DEFAULT_MASTER_TIMEOUT_S
+    events.report_to_master.add_listener(on_report_to_master)
     events.init.add_listener(on_init)
     events.test_start.add_listener(on_test_start)
 
@@ -254,6 +269,8 @@ def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     gevent.signal_handler(signal.SIGTERM, _on_sigterm, recorder, shape)
     environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
     environment.events.test_start.add_listener(lambda **_: setattr(view, "started_at", recorder.started_at))
+    view.lose_worker = lambda name, how: recorder.roster.lose(name, how, recorder.started_at)
+    view.worker_name = recorder.roster.name
     start_stats_server(environment, view, _stats_bind(node), node["stats_port"])
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)

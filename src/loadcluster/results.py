@@ -40,6 +40,7 @@ def summarize(
     peak_reached_at_s: float | None,
     workers_seen: int,
     completed: bool,
+    workers_lost: list[dict[str, Any]] | None = None,
     incomplete: str | None = None,
 ) -> dict[str, Any]:
     duration_s = max(ended_at - started_at, 1e-9)
@@ -73,6 +74,7 @@ def summarize(
             "peak": peak_users,
             "peak_reached_at_s": peak_reached_at_s,
             "workers_seen": workers_seen,
+            "workers_lost": workers_lost or [],
         },
         "endpoints": [
             {"method": e.method, "name": e.name, **_figures(e, duration_s)}

@@ -18,11 +18,10 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 
 from loadcluster.plan import RunPlan
+from loadcluster.stats_api import HEALTH_PATH, LOST_PATH, STATS_PATH
 
 logger = logging.getLogger(__name__)
 
-STATS_PATH = "/stats"
-HEALTH_PATH = "/health"
 DEFAULT_STATS_PORT = 8090
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -37,6 +36,9 @@ class RunView:
         self.started_at: float | None = None
         self.stage: str | None = None
         self.stage_started_at: float | None = None
+        # Set by the plugin from its roster: a worker's name, and "a runtime saw worker NAME die".
+        self.worker_name: Callable[[str], str] = lambda client_id: client_id
+        self.lose_worker: Callable[[str, str], bool] = lambda _name, _how: False
 
     def enter_stage(self, name: str) -> None:
         self.stage = name
@@ -66,6 +68,7 @@ def stats_document(environment: Environment, view: RunView) -> dict[str, Any]:
         "workers": [
             {
                 "index": runner.get_worker_index(node.id),
+                "name": view.worker_name(node.id),
                 "state": node.state,
                 "users": node.user_count,
                 "cpu_percent": node.cpu_usage,
@@ -101,12 +104,24 @@ def start_stats_server(environment: Environment, view: RunView, bind: str, port:
             return _respond(start_response, "200 OK", {"status": "ok"})
         if path == STATS_PATH:
             return _respond(start_response, "200 OK", stats_document(environment, view))
+        if path == LOST_PATH and env.get("REQUEST_METHOD") == "POST":
+            return _lost(env, view, start_response)
         return _respond(start_response, "404 Not Found", {"error": f"no such path {path}"})
 
     server = WSGIServer((bind, port), app, log=None, error_log=logger)
     server.start()
     logger.info("stats for the exporter at http://%s:%d%s", bind, server.server_port, STATS_PATH)
     return server
+
+
+def _lost(env: dict[str, Any], view: RunView, start_response: StartResponse) -> Iterable[bytes]:
+    """POST /workers/lost {"worker": name, "how": "..."}: a runtime saw that worker die."""
+    try:
+        body = json.loads(env["wsgi.input"].read(int(env.get("CONTENT_LENGTH") or 0)) or b"{}")
+        found = view.lose_worker(str(body["worker"]), str(body.get("how", "reported by the runtime")))
+    except (ValueError, KeyError, TypeError):
+        return _respond(start_response, "400 Bad Request", {"error": 'expected {"worker": NAME}'})
+    return _respond(start_response, "200 OK" if found else "404 Not Found", {"lost": found})
 
 
 def _respond(start_response: StartResponse, status: str, body: dict[str, Any]) -> Iterable[bytes]:

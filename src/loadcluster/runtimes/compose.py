@@ -30,6 +30,7 @@ from loadcluster.runtimes.image import SOURCE_TREE, ensure_image, prometheus_ima
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, port_is_free, spawn, terminate
 from loadcluster.runtimes.supervision import TARGET_CHECK_DEADLINE_S, TARGET_STATS_FILE, Echo
+from loadcluster.stats_api import STATS_PATH
 
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
@@ -214,7 +215,7 @@ class ComposeStack:
         if self._stats_url is None and self.master:
             done = self.docker.run([*self.docker.client, "port", self.master, str(STATS_PORT)], check=False)
             address = done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else ""
-            self._stats_url = f"http://{address}/stats" if address else None
+            self._stats_url = f"http://{address}{STATS_PATH}" if address else None
         return self._stats_url
 
     def master_exit_code(self) -> int | None:

@@ -22,7 +22,8 @@ from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable
+from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable, describe_exit
+from loadcluster.stats_api import LOST_PATH, STATS_PATH
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
@@ -62,7 +63,7 @@ class LocalStack:
         self.workers: list[Child] = []
         self.others: list[Child] = []
         self.tails: list[LogTail] = []
-        self.failed: set[str] = set()
+        self.worker_env: dict[str, str] = {}
 
     def start(self) -> None:
         if self.plan.demo_target:
@@ -98,14 +99,15 @@ class LocalStack:
             stats_linger=str(EXPORTER_LINGER_S if self.metrics_port else 0),
         )
         self.master = spawn("master", [*NODE, "master"], master_env, self.logs / "master.log")
-        worker_env = self._env(
+        self.worker_env = self._env(
             locustfile=self.plan.locustfiles.locust_arg, master_host=LOOPBACK, master_port=master_port
         )
-        self.workers = [
-            spawn(f"worker-{i}", [*NODE, "worker"], worker_env, self.logs / f"worker-{i}.log")
-            for i in range(1, self.plan.workers + 1)
-        ]
+        self.workers = [self._start_worker(f"worker-{i}") for i in range(1, self.plan.workers + 1)]
         self.tails = [LogTail(c.log_path, c.name) for c in [self.master, *self.workers]]
+
+    def _start_worker(self, name: str) -> Child:
+        env = {**self.worker_env, options.env_name("worker_name"): name}
+        return spawn(name, [*NODE, "worker"], env, self.logs / f"{name}.log")
 
     def _start_exporter(self) -> None:
         command = [*NODE, "exporter", "--master-url", f"http://{LOOPBACK}:{self.stats_port}", "--bind", LOOPBACK,
@@ -113,7 +115,7 @@ class LocalStack:
         self.others.append(spawn("exporter", command, self._env(), self.logs / "exporter.log"))
 
     def stats_url(self) -> str | None:
-        return f"http://{LOOPBACK}:{self.stats_port}/stats"
+        return f"http://{LOOPBACK}:{self.stats_port}{STATS_PATH}"
 
     def master_exit_code(self) -> int | None:
         return None if self.master is None else self.master.process.poll()
@@ -124,13 +126,34 @@ class LocalStack:
 
     def alarms(self) -> list[str]:
         lines = [line for tail in self.tails for line in tail.alarming_lines()]
-        for worker in self.workers:
-            # Workers leave with 0 when the master tells them to; any other exit is a crash.
-            if worker.process.poll() not in (None, 0) and worker.name not in self.failed:
-                self.failed.add(worker.name)
-                lines.append(f"WARNING: {worker.name} failed (exit code {worker.process.returncode}); "
-                             f"see {worker.log_path}")  # fmt: skip
+        for index, worker in enumerate(self.workers):
+            code = worker.process.poll()
+            # Workers leave with 0 when the master tells them to; any other exit is a death.
+            if code in (None, 0) or self.master_exit_code() is not None:
+                continue
+            how = describe_exit(code)
+            told = self._tell_master(worker.name, how)
+            worker.log.close()
+            self.workers[index] = self._start_worker(worker.name)
+            lines.append(
+                f"WARNING: {worker.name} died ({how}): {'the master was told and ' if told else ''}"
+                f"a new {worker.name} started; see {worker.log_path}"
+            )
         return lines
+
+    def _tell_master(self, worker: str, how: str) -> bool:
+        """Its users go to the others now, not after three missed heartbeats."""
+        request = urllib.request.Request(
+            f"http://{LOOPBACK}:{self.stats_port}{LOST_PATH}",
+            data=json.dumps({"worker": worker, "how": how}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=2):
+                return True
+        except OSError:
+            return False
 
     def collect(self) -> dict[str, Any] | None:
         """The master wrote its results in place; the demo target's own count is kept beside them."""

@@ -1,0 +1,103 @@
+"""Faults on real processes: a worker or the master dies mid-run; the load, the numbers and the
+exit code must still be right. Local runtime (real master, workers and demo target on 127.0.0.1);
+each run is bounded and stops by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import REPO, processes_mentioning, wait_until
+
+from loadcluster.runtimes.supervision import read_stats
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Run:
+    cli: subprocess.Popen[bytes]
+    output: Path
+    results: Path
+
+    def text(self) -> str:
+        return self.output.read_text()
+
+    def node(self, role: str) -> list[psutil.Process]:
+        """The run's master or worker processes, found by their command line and results directory."""
+        return [p for p in processes_mentioning(str(self.results)) if p.cmdline()[-1:] == [role]]
+
+    def stats(self) -> dict:
+        (master,) = self.node("master")
+        document = read_stats(f"http://127.0.0.1:{master.environ()['LOADCLUSTER_STATS_PORT']}/stats")
+        assert document is not None
+        return document
+
+    def summary(self) -> dict:
+        (run_dir,) = [p for p in self.results.iterdir() if p.is_dir() and not p.is_symlink()]
+        return dict(json.loads((run_dir / "summary.json").read_text()))
+
+
+@pytest.fixture
+def smoke_run(results_dir: Path, tmp_path: Path) -> Iterator[Run]:
+    """The smoke scenario (10 users, 2 workers, a minute) running, all users up."""
+    output = tmp_path / "out.txt"
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--stop-timeout", "1",
+               "--results", str(results_dir)]  # fmt: skip
+    with output.open("w") as out:
+        cli = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    run = Run(cli, output, results_dir)
+    try:
+        wait_until(lambda: "users 10/10" in run.text(), 60, "10 users running")
+        yield run
+    finally:
+        cli.kill()
+        cli.wait()
+
+
+def running_users(document: dict) -> int:
+    return sum(w["users"] for w in document["workers"] if w["state"] in ("running", "spawning"))
+
+
+def test_a_killed_worker_is_replaced_and_its_users_restored_within_2_s(smoke_run: Run) -> None:
+    (doomed,) = [w for w in smoke_run.node("worker") if w.environ()["LOADCLUSTER_WORKER_NAME"] == "worker-1"]
+    doomed.kill()
+    killed_at = time.monotonic()
+    wait_until(lambda: "WARNING: worker-1 died (killed by SIGKILL)" in smoke_run.text(), 5, "the supervisor to see it")
+    wait_until(lambda: running_users(smoke_run.stats()) == 10 and len(smoke_run.node("worker")) == 2, 10,
+               "10 users on live workers")  # fmt: skip
+    restored_after = time.monotonic() - killed_at
+    smoke_run.cli.send_signal(2)
+    stopped_at = time.monotonic()
+    assert smoke_run.cli.wait(timeout=30) == 2  # interrupted
+    stop_s = time.monotonic() - stopped_at
+    lost = smoke_run.summary()["users"]["workers_lost"]
+    assert [(x["worker"], x["how"]) for x in lost] == [("worker-1", "killed by SIGKILL")]
+    print(f"users restored {restored_after:.1f}s after the kill; stopped {stop_s:.1f}s after SIGINT")
+    assert restored_after < 2.5, restored_after
+    assert stop_s < 10, stop_s  # the drain does not wait for the dead worker
+
+
+def test_a_killed_master_leaves_an_incomplete_summary_and_no_load(smoke_run: Run) -> None:
+    """SIGKILL to the master mid-run: workers stop within 5 s, the supervisor writes the last figures
+    it saw as a summary marked incomplete, says how the master died, and exits 2."""
+    (master,) = smoke_run.node("master")
+    workers = smoke_run.node("worker")
+    master.kill()
+    killed_at = time.monotonic()
+    wait_until(lambda: not any(w.is_running() and w.status() != "zombie" for w in workers), 5, "workers to stop")
+    load_stopped_after = time.monotonic() - killed_at
+    assert smoke_run.cli.wait(timeout=30) == 2
+    assert "ERROR: the master died (killed by SIGKILL)" in smoke_run.text(), smoke_run.text()
+    summary = smoke_run.summary()
+    assert summary["slo"]["verdict"] == "incomplete" and "master died" in summary["incomplete"]
+    assert summary["totals"]["requests"] > 0 and summary["endpoints"]
+    print(f"load stopped {load_stopped_after:.1f}s after the master's SIGKILL")
