@@ -1,6 +1,6 @@
-"""Faults on real processes: a worker or the master dies mid-run; the load, the numbers and the
-exit code must still be right. Local runtime (real master, workers and demo target on 127.0.0.1);
-each run is bounded and stops by itself.
+"""Faults on real processes: a worker or the master dies mid-run, the target goes away for a while;
+the load, the numbers and the exit code must still be right. Local runtime: real master, workers and
+targets on 127.0.0.1; each run is bounded and stops by itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import REPO, processes_mentioning, wait_until
+from own_plan import write_plan
 
+from loadcluster.runtimes.processes import free_port, wait_for_port
 from loadcluster.runtimes.supervision import read_stats
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,44 @@ def test_a_killed_master_leaves_an_incomplete_summary_and_no_load(smoke_run: Run
     assert summary["slo"]["verdict"] == "incomplete" and "master died" in summary["incomplete"]
     assert summary["totals"]["requests"] > 0 and summary["endpoints"]
     print(f"load stopped {load_stopped_after:.1f}s after the master's SIGKILL")
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """tests/counting_server.py in a process of its own, so that killing it breaks its connections."""
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("counting_server.py")), str(port)])
+    assert wait_for_port("127.0.0.1", port, 10, alive=None)
+    return server
+
+
+def test_a_target_down_for_part_of_the_run_fails_the_gate_with_the_errors_named(
+    tmp_path: Path, results_dir: Path
+) -> None:
+    """The target is killed for ~3 s of an 8 s run: the run goes on, failures are recorded per
+    endpoint with their error, and the SLO gate fails (exit 3) on the failure rate."""
+    port = free_port()
+    target = start_server(port)
+    locustfile = write_plan(tmp_path / "plan")
+    command = [sys.executable, "-m", "loadcluster", "run", "--locustfile", str(locustfile), "--users", "4",
+               "--spawn-rate", "4", "--duration", "8s", "--stop-timeout", "1", "--host", f"http://127.0.0.1:{port}",
+               "--results", str(results_dir)]  # fmt: skip
+    output = tmp_path / "out.txt"
+    with output.open("w") as out:
+        cli = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_until(lambda: "all 4 users running" in output.read_text(), 60, "the users to run")
+        target.kill()
+        target.wait()
+        time.sleep(3)  # the outage itself: its length is the point, not a wait for a condition
+        target = start_server(port)
+        assert cli.wait(timeout=60) == 3, output.read_text()
+    finally:
+        cli.kill()
+        target.kill()
+        target.wait()
+    summary = json.loads(next(p for p in results_dir.glob("*/summary.json") if not p.parent.is_symlink()).read_text())
+    failed = {c["name"] for c in summary["slo"]["checks"] if not c["passed"]}
+    assert "max_failure_percent" in failed
+    assert summary["totals"]["failures"] > 0 and summary["totals"]["requests"] > summary["totals"]["failures"]
+    assert {e["name"] for e in summary["errors"]} <= {"/shop/items", "/shop/basket", "/admin/report"}
+    assert any("Connection" in e["error"] or "refused" in e["error"] for e in summary["errors"]), summary["errors"]
+    assert "Verdict: FAILED" in output.read_text()
