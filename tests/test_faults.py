@@ -6,6 +6,7 @@ targets on 127.0.0.1; each run is bounded and stops by itself.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -144,3 +145,50 @@ def test_a_target_down_for_part_of_the_run_fails_the_gate_with_the_errors_named(
     assert {e["name"] for e in summary["errors"]} <= {"/shop/items", "/shop/basket", "/admin/report"}
     assert any("Connection" in e["error"] or "refused" in e["error"] for e in summary["errors"]), summary["errors"]
     assert "Verdict: FAILED" in output.read_text()
+
+
+PHASES = [
+    # (what the CLI has said when the signal comes, signal, exit code, verdict)
+    ("master and 2 workers started", signal.SIGINT, 2, "interrupted"),  # starting: workers connecting
+    ("stage ramp-and-hold", signal.SIGTERM, 2, "interrupted"),  # ramping: 10 users at 2/s
+    ("all 10 users running", signal.SIGINT, 2, "interrupted"),  # holding
+    ("stopping: users finish", signal.SIGTERM, 0, "passed"),  # draining: the load is over, the run complete
+]
+
+
+@pytest.mark.parametrize(("said", "signum", "code", "verdict"), PHASES, ids=["starting", "ramping", "holding",
+                                                                              "draining"])  # fmt: skip
+def test_a_signal_at_any_phase_stops_the_load_and_writes_the_results(
+    said: str, signum: int, code: int, verdict: str, results_dir: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.txt"
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--time-scale", "0.15",
+               "--stop-timeout", "1", "--results", str(results_dir)]  # fmt: skip
+    with output.open("w") as out:
+        cli = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_until(lambda: said in output.read_text(), 60, f"'{said}'")
+        cli.send_signal(signum)
+        assert cli.wait(timeout=40) == code, output.read_text()
+    finally:
+        cli.kill()
+    summary = json.loads(next(p for p in results_dir.glob("*/summary.json") if not p.parent.is_symlink()).read_text())
+    assert summary["slo"]["verdict"] == verdict
+    # The results_dir fixture then checks that no process of the run is left.
+
+
+def test_a_second_ctrl_c_forces_the_quit_and_leaves_nothing(results_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.txt"
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results_dir)]
+    with output.open("w") as out:
+        cli = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_until(lambda: "all 10 users running" in output.read_text(), 60, "the users to run")
+        cli.send_signal(signal.SIGINT)
+        wait_until(lambda: "interrupted: stopping the run" in output.read_text(), 5, "the first Ctrl-C to be seen")
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=20) == 2
+    finally:
+        cli.kill()
+    assert "aborting: stopping every process now" in output.read_text()
+    wait_until(lambda: not processes_mentioning(str(results_dir)), 10, "every process of the run to end")

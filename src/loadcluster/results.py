@@ -94,10 +94,11 @@ def summarize(
 
 
 def summarize_stats_document(
-    document: Mapping[str, Any], plan: RunPlan, *, peak_users: int, ended_at: float, reason: str
+    document: Mapping[str, Any], plan: RunPlan, *, peak_users: int, ended_at: float, reason: str, interrupted: bool
 ) -> dict[str, Any]:
-    """A summary from the last stats document the master served, when the master could not write one
-    (it died): marked incomplete, its figures up to a report interval old."""
+    """A summary from the last stats document the master served, when the master could not write one:
+    it died (verdict incomplete), or was stopped before it could (interrupted). The figures are up to
+    a report interval old; `reason` says why the supervisor wrote it."""
     entries = {(e["method"], e["name"]): _DocumentEntry.of(e) for e in document.get("entries", [])}
     stats = _DocumentStats(_DocumentEntry.total(entries.values()), entries)
     started_at = document["run"].get("started_at") or ended_at
@@ -111,8 +112,8 @@ def summarize_stats_document(
         peak_reached_at_s=None,
         workers_seen=workers,
         completed=False,
-        incomplete=reason,
-    )
+        incomplete=None if interrupted else reason,
+    ) | ({"interrupted": reason} if interrupted else {})
 
 
 class _DocumentEntry:

@@ -93,9 +93,7 @@ def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
         finally:
             stack.tear_down()
     if not (run_dir / results.SUMMARY_FILE).is_file():
-        if watch.last_document is None or watch.last_document["run"].get("started_at") is None:
-            raise RunFailed(f"the run wrote no summary; see {run_dir / 'logs'}")
-        _write_incomplete(watch, plan, run_dir, echo)
+        _write_for_the_master(watch, plan, run_dir, echo)
     _link_latest(run_dir)
     return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
@@ -105,6 +103,7 @@ class Watched:
     """What the supervisor saw of a run: enough to write a summary if the master cannot."""
 
     master_exit_code: int | None = None
+    interrupted: bool = False
     last_document: dict[str, Any] | None = None
     peak_users: int = 0
     ended_at: float = 0.0
@@ -126,24 +125,33 @@ def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> W
         for line in stack.alarms():
             echo(line)
         time.sleep(POLL_INTERVAL_S)
-    watched.master_exit_code, watched.ended_at = code, time.time()
+    watched.master_exit_code, watched.ended_at, watched.interrupted = code, time.time(), control.handled > 0
     for line in stack.alarms():
         echo(line)
     return watched
 
 
-def _write_incomplete(watched: Watched, plan: RunPlan, run_dir: Path, echo: Echo) -> None:
-    """The master died: its last stats document becomes a summary marked incomplete (exit code 2)."""
-    assert watched.last_document is not None
-    started_at = watched.last_document["run"]["started_at"]
-    reason = (
-        f"the master died ({describe_exit(watched.master_exit_code)}) {watched.ended_at - started_at:.1f}s into "
-        "the run; these are the last figures it served, up to a few seconds old"
-    )
-    echo(f"ERROR: {reason}")
+def _write_for_the_master(watched: Watched, plan: RunPlan, run_dir: Path, echo: Echo) -> None:
+    """The master wrote no summary: interrupted before it could (verdict interrupted), or dead
+    (verdict incomplete, one line saying how). Either way the summary holds the last figures it served."""
+    started = watched.last_document is not None and watched.last_document["run"].get("started_at") is not None
+    if watched.interrupted:
+        reason = "stopped before the master could write its results; these are the last figures it served"
+    elif started:
+        assert watched.last_document is not None
+        reason = (
+            f"the master died ({describe_exit(watched.master_exit_code)}) "
+            f"{watched.ended_at - watched.last_document['run']['started_at']:.1f}s into the run; these are the "
+            "last figures it served, up to a few seconds old"
+        )
+        echo(f"ERROR: {reason}")
+    else:
+        raise RunFailed(f"the run wrote no summary; see {run_dir / 'logs'}")
+    document = watched.last_document or {"run": {"started_at": None}, "entries": [], "workers": []}
     summary = results.summarize_stats_document(
-        watched.last_document, plan, peak_users=watched.peak_users, ended_at=watched.ended_at, reason=reason
-    )
+        document, plan, peak_users=watched.peak_users, ended_at=watched.ended_at, reason=reason,
+        interrupted=watched.interrupted,
+    )  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
     results.write_summary(run_dir, summary)
     results.write_junit(run_dir, summary)
