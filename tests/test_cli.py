@@ -110,5 +110,5 @@ def test_compare_exits_non_zero_on_regression(tmp_path: Path) -> None:
 def test_an_unwritable_results_directory_is_one_line_before_anything_starts() -> None:
     code, out = run_cli("run", "--scenario", "smoke", "--runtime", "local", "--results", "/proc/loadcluster-x")
     assert code == 2
-    assert out.strip().splitlines()[-1].startswith("Error: results directory '/proc/loadcluster-x' is not writable")
+    assert out.strip().splitlines()[-1].startswith("Error: results directory '/proc/loadcluster-x' cannot be written")
     assert "Traceback" not in out and "demo target started" not in out

@@ -1,7 +1,16 @@
+from typing import Any
+
 import pytest
 
 from loadcluster.errors import ConfigError, did_you_mean
-from loadcluster.units import format_duration, parse_duration, parse_non_negative, parse_positive
+from loadcluster.units import (
+    format_duration,
+    parse_duration,
+    parse_flag,
+    parse_non_negative,
+    parse_port,
+    parse_positive,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +53,33 @@ def test_non_negative_numbers() -> None:
         parse_non_negative("1.5", what="error rate", maximum=1)
     with pytest.raises(ConfigError, match="latency '-3' is not valid"):
         parse_non_negative("-3", what="latency")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        (parse_port, "²", "port '²' is not a port number"),  # was a ValueError from int('²')
+        (parse_port, "٨٠", "port '٨٠' is not a port number"),  # other scripts' digits
+        (parse_duration, "9" * 400, "is not a duration"),  # was accepted as infinite seconds
+        (lambda t: parse_positive(t, what="users", integer=True), "٣", "users '٣' is not valid"),
+        (lambda t: parse_positive(t, what="spawn rate"), "1_000", "spawn rate '1_000' is not valid"),
+        (lambda t: parse_positive(t, what="spawn rate"), 10**400, "it must be a number greater than 0"),
+        (lambda t: parse_positive(t, what="users", integer=True), True, "users 'True' is not valid"),
+        (lambda t: parse_non_negative(t, what="stop timeout"), "nan", "stop timeout 'nan' is not valid"),
+        (lambda t: parse_flag(t, what="monitoring"), "maybe", "monitoring 'maybe' is not valid: use 1/true/yes/on"),
+        # A line break is shown escaped, so the error stays one line.
+        (parse_duration, "5m\n6m", "duration '5m\\n6m' is not a duration"),
+        (lambda t: parse_positive(t, what="users"), "1\x1e2", "users '1\\x1e2' is not valid"),
+    ],
+)
+def test_odd_values_are_refused_in_one_line_naming_them(parse: Any, text: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    assert message in str(caught.value) and len(str(caught.value).splitlines()) == 1, caught.value
+
+
+def test_numbers_as_people_write_them() -> None:
+    assert [parse_positive(t, what="rate") for t in (" 7.5 ", "+2", "1e3", ".5", "5.")] == [7.5, 2, 1000, 0.5, 5]
+    assert parse_non_negative("-0", what="stop timeout") == 0 and str(parse_non_negative("-0", what="x")) == "0.0"
+    assert [parse_port(t) for t in ("80", " 08080 ", "65535")] == [80, 8080, 65535]
+    assert [parse_flag(t, what="m") for t in (" YES ", "off", "")] == [True, False, False]

@@ -239,17 +239,25 @@ class StopControl:
 
 
 def check_writable(directory: Path) -> None:
-    """Results that cannot be written are known before the run, not after the load was sent."""
-    probe = directory / f".loadcluster-write-check-{os.getpid()}"
+    """Results that cannot be written are known before the run, not after the load was sent. What
+    this check creates to find out, it removes again."""
+    missing = [p for p in (directory, *directory.absolute().parents) if not p.exists()]
+    created: list[Path] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        for path in reversed(missing):
+            path.mkdir()
+            created.append(path)
+        probe = directory / f".loadcluster-write-check-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise ConfigError(
-            f"results directory '{directory}' is not writable ({exc.strerror}): pass --results with a "
+            f"results directory '{directory}' cannot be written ({exc.strerror}): pass --results with a "
             "directory you can write"
         ) from None
+    finally:
+        for path in reversed(created):
+            path.rmdir()
 
 
 def check_reachable(host: str) -> None:
