@@ -6,9 +6,11 @@ Skipped only when no Docker engine answers (CI always starts one: see .ci/run).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -17,8 +19,9 @@ import pytest
 from compose_helpers import compose_env, leftovers, project_of
 from conftest import REPO, loadcluster, wait_until
 
-from loadcluster.runtimes.docker import engine_answers
+from loadcluster.runtimes.docker import PROJECT_LABEL, engine_answers
 from loadcluster.runtimes.processes import free_port
+from loadcluster.runtimes.supervision import read_stats
 
 ENGINE = engine_answers()
 pytestmark = [
@@ -116,3 +119,66 @@ def test_a_taken_prometheus_port_is_refused_before_anything_starts() -> None:
         done = loadcluster("run", "--scenario", "smoke", "--time-scale", "0.1", env=env, timeout=120)
     assert done.returncode == 2 and "already in use" in done.stderr, done.stdout + done.stderr
     assert "starting Compose project" not in done.stdout
+
+
+def test_a_killed_worker_container_comes_back_and_gets_its_users(tmp_path: Path) -> None:
+    """One of two worker containers crashes mid-run: the runtime sees the death in Docker's events and
+    tells the master, which deals its users to the other at once; Docker restarts the container
+    (restart: on-failure) and it gets its share back; the summary records the loss."""
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--stop-timeout", "1",
+               "--results", str(results)]  # fmt: skip
+    log = tmp_path / "out.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(command, env=compose_env(), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "users 10/10" in log.read_text(), 120, "the smoke run to reach 10 users")
+        project = project_of(log.read_text())
+        containers = subprocess.run(
+            ["docker", "ps", "-q", "--filter", f"label={PROJECT_LABEL}={project}",
+             "--filter", "label=com.docker.compose.service=worker"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        master = subprocess.run(
+            ["docker", "ps", "-q", "--filter", f"label={PROJECT_LABEL}={project}",
+             "--filter", "label=com.docker.compose.service=master"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()[0]  # fmt: skip
+        address = subprocess.run(["docker", "port", master, "8090"], capture_output=True, text=True).stdout.split()[0]
+        before = read_stats(f"http://{address}/stats") or {}
+        (doomed,) = [w["index"] for w in before["workers"] if w["name"] == containers[0]]
+        # A crash, as the OOM killer would do it: `docker kill` is a manual stop, which Docker never restarts.
+        pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", containers[0]], capture_output=True,
+                             text=True, check=True).stdout.strip()  # fmt: skip
+        os.kill(int(pid), signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        def live(document: dict | None) -> list[dict]:
+            workers = (document or {}).get("workers", [])
+            return [w for w in workers if w["state"] in ("running", "spawning") and w["index"] != doomed]
+
+        def users_restored() -> bool:
+            return sum(w["users"] for w in live(read_stats(f"http://{address}/stats"))) == 10
+
+        def replacement_joined() -> bool:
+            workers = live(read_stats(f"http://{address}/stats"))
+            return len(workers) == 2 and sum(w["users"] for w in workers) == 10
+
+        wait_until(users_restored, 10, "10 users on live workers")
+        restored_after = time.monotonic() - killed_at
+        wait_until(replacement_joined, 30, "the restarted container to get its share")
+        rejoined_after = time.monotonic() - killed_at
+        assert restored_after < 2.5, restored_after
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=90) == 2, log.read_text()
+    finally:
+        if run.poll() is None:
+            run.kill()
+    (summary,) = [p for p in results.glob("customer-success-smoke-*/summary.json")]
+    lost = json.loads(summary.read_text())["users"]["workers_lost"]
+    assert len(lost) == 1 and lost[0]["how"] == "exit code 137, SIGKILL", lost
+    assert f"WARNING: worker container {containers[0]} died (exit code 137, SIGKILL): the master was told" in (
+        log.read_text()
+    )
+    assert leftovers(project_of(log.read_text())) == []
+    print(f"users restored {restored_after:.1f}s, replacement sharing {rejoined_after:.1f}s after the crash")

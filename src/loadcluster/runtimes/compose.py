@@ -25,11 +25,17 @@ from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
 from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes import is_loopback_host
-from loadcluster.runtimes.docker import Docker
+from loadcluster.runtimes.docker import PROJECT_LABEL, Docker
 from loadcluster.runtimes.image import SOURCE_TREE, ensure_image, prometheus_image
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, port_is_free, spawn, terminate
-from loadcluster.runtimes.supervision import TARGET_CHECK_DEADLINE_S, TARGET_STATS_FILE, Echo
+from loadcluster.runtimes.supervision import (
+    TARGET_CHECK_DEADLINE_S,
+    TARGET_STATS_FILE,
+    Echo,
+    describe_exit,
+    tell_master_lost,
+)
 from loadcluster.stats_api import STATS_PATH
 
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
@@ -49,6 +55,9 @@ MASTER, WORKER, TARGET, EXPORTER, PROMETHEUS, GRAFANA = (
 )
 STATS_PORT = 8090  # inside the master's container; published on an ephemeral 127.0.0.1 port
 DOWN_TIMEOUT_S = 10
+DIED_FORMAT = (
+    '{{.Actor.ID}} {{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}'
+)
 LOG_DRAIN_S = 5.0
 
 
@@ -177,6 +186,8 @@ class ComposeStack:
         )
         self.master = ""
         self.follower: Child | None = None
+        self.events: Child | None = None
+        self.deaths: LogTail | None = None
         self.tail = LogTail(run_dir / "logs" / "master.log", MASTER)
         self._stats_url: str | None = None
 
@@ -210,6 +221,12 @@ class ComposeStack:
         self.master = self.project.containers(self.docker, MASTER)[0]
         log = self.run_dir / "logs" / "master.log"
         self.follower = spawn("master-log", [*self.docker.client, "logs", "-f", self.master], os.environ, log)
+        # Containers that die, as Docker sees them: a worker's death reaches the master at once.
+        events = Path(self.scratch.name) / "events.log"
+        watch = [*self.docker.client, "events", "--filter", f"label={PROJECT_LABEL}={self.project.name}",
+                 "--filter", "event=die", "--format", DIED_FORMAT]  # fmt: skip
+        self.events = spawn("docker-events", watch, os.environ, events)
+        self.deaths = LogTail(events, "docker")
 
     def stats_url(self) -> str | None:
         if self._stats_url is None and self.master:
@@ -234,7 +251,19 @@ class ComposeStack:
             self.docker.signal(self.master, signal.SIGTERM)
 
     def alarms(self) -> list[str]:
-        return self.tail.alarming_lines()
+        lines = self.tail.alarming_lines()
+        for event in self.deaths.new_lines() if self.deaths else []:
+            container, service, code = (event.split() + ["", "", ""])[:3]
+            if service != WORKER or code in ("", "0") or self.master_exit_code() is not None:
+                continue
+            how = describe_exit(int(code))
+            # A container's host name, which the worker reports as its name, is its short id.
+            told = self._stats_url is not None and tell_master_lost(
+                self._stats_url.removesuffix(STATS_PATH), container[:12], how
+            )
+            lines.append(f"WARNING: worker container {container[:12]} died ({how}): "
+                         f"{'the master was told; ' if told else ''}Docker restarts it")  # fmt: skip
+        return lines
 
     def collect(self) -> dict[str, Any] | None:
         if self.follower is not None:
@@ -274,8 +303,7 @@ class ComposeStack:
             (logs / f"{name}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
 
     def tear_down(self) -> None:
-        if self.follower is not None:
-            terminate([self.follower], 2.0)
+        terminate([c for c in (self.follower, self.events) if c is not None], 2.0)
         # A worker still running here lost its master (or the run was aborted): no graceful stop for
         # load nobody will count. After a normal run they have all exited already.
         workers = self.project.containers(self.docker, WORKER)

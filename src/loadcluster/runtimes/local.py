@@ -22,8 +22,8 @@ from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable, describe_exit
-from loadcluster.stats_api import LOST_PATH, STATS_PATH
+from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable, describe_exit, tell_master_lost
+from loadcluster.stats_api import STATS_PATH
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
@@ -132,7 +132,7 @@ class LocalStack:
             if code in (None, 0) or self.master_exit_code() is not None:
                 continue
             how = describe_exit(code)
-            told = self._tell_master(worker.name, how)
+            told = tell_master_lost(f"http://{LOOPBACK}:{self.stats_port}", worker.name, how)
             worker.log.close()
             self.workers[index] = self._start_worker(worker.name)
             lines.append(
@@ -140,20 +140,6 @@ class LocalStack:
                 f"a new {worker.name} started; see {worker.log_path}"
             )
         return lines
-
-    def _tell_master(self, worker: str, how: str) -> bool:
-        """Its users go to the others now, not after three missed heartbeats."""
-        request = urllib.request.Request(
-            f"http://{LOOPBACK}:{self.stats_port}{LOST_PATH}",
-            data=json.dumps({"worker": worker, "how": how}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=2):
-                return True
-        except OSError:
-            return False
 
     def collect(self) -> dict[str, Any] | None:
         """The master wrote its results in place; the demo target's own count is kept beside them."""

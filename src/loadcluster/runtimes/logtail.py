@@ -24,13 +24,14 @@ class LogTail:
     def alarming_lines(self) -> list[str]:
         """Warnings and errors logged since the last call, each prefixed with the node's name."""
         picked = []
-        for line in self._new_lines():
+        for line in self.new_lines():
             match = _LOCUST_LINE.match(line)
             if match and match["level"] in _ALARMING:
                 picked.append(f"{self.node}: {match['level']}: {match['message']}")
         return picked
 
-    def _new_lines(self) -> list[str]:
+    def new_lines(self) -> list[str]:
+        """Whole lines written since the last call."""
         try:
             with self.path.open("r", encoding="utf-8", errors="replace") as handle:
                 handle.seek(self._offset)

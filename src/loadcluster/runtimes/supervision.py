@@ -27,6 +27,7 @@ from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.processes import wait_for_port
 from loadcluster.runtimes.progress import Progress
+from loadcluster.stats_api import LOST_PATH
 
 # Beyond the planned duration: workers connecting, draining, writing the reports.
 RUN_OVERHEAD_S = 120.0
@@ -165,6 +166,22 @@ def describe_exit(code: int | None) -> str:
     if code is not None and code - 128 in signals:
         return f"exit code {code}, {signals[code - 128]}"
     return f"exit code {code}"
+
+
+def tell_master_lost(master: str, worker: str, how: str) -> bool:
+    """Tell the master at `master` (its stats endpoint's base URL) that worker `worker` died: its users
+    go to the others now, not after three missed heartbeats."""
+    request = urllib.request.Request(
+        master + LOST_PATH,
+        data=json.dumps({"worker": worker, "how": how}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def read_stats(url: str) -> dict[str, Any] | None:
