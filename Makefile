@@ -49,7 +49,7 @@ RUN := $(BIN)/loadcluster run --scenario
 	basic moderate heavy peak endurance multiple target compare clean image base-image up down docker-check
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  variables: SUITE WORKERS USERS SPAWN_RATE DURATION TIME_SCALE HOST LOCUSTFILE RESULTS (make spike WORKERS=8)"
 	@echo "             RUNTIME=auto|local|compose MONITORING=1 (Grafana) IMAGE BASE_IMAGE"
 	@echo "  \`.venv/bin/loadcluster run --help\` for every option, each also a LOADCLUSTER_* variable"
@@ -144,3 +144,21 @@ bench: install ## benchmarks (run alone on the machine): exporter scrape cost, 1
 
 clean: ## remove the virtualenv, caches and results
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results
+
+# --- Kubernetes: the Helm chart (helm/) and the plain manifests generated from it (deploy/k8s) ---
+CHECKOV_VENV ?= .venv-checkov
+.PHONY: chart k8s checkov-venv
+
+chart: install-dev ## lint and render the Helm chart: every preset, every helm/ci/*-values.yaml, Kubernetes schemas
+	$(BIN)/python -m pytest -q tests/test_chart.py
+
+k8s: install-dev ## regenerate deploy/k8s (kustomize base and one overlay per scenario) from the Helm chart
+	$(BIN)/python helm/generate_k8s.py deploy/k8s
+
+$(CHECKOV_VENV)/bin/checkov:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or newer"; exit 1; }
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov
+
+checkov-venv: $(CHECKOV_VENV)/bin/checkov ## install checkov in its own virtualenv (its pins clash with ours); `make chart` then runs it

@@ -71,8 +71,11 @@ def test_the_plan_document_is_the_same_plan() -> None:
 def test_a_master_without_a_document_builds_the_same_plan_from_its_variables() -> None:
     """A chart or a hand-written Compose file sets a few LOADCLUSTER_* names; same code path as the CLI."""
     environ = {"LOADCLUSTER_SCENARIO": "stress", "LOADCLUSTER_SUITE": "agent-mitra",
-               "LOADCLUSTER_LOCUSTFILE": str(LOCUSTFILES), "LOADCLUSTER_HOST": "http://target:8080"}  # fmt: skip
-    assert master_plan(environ) == plan(scenario="stress", suite="agent-mitra", host="http://target:8080")
+               "LOADCLUSTER_LOCUSTFILE": str(LOCUSTFILES), "LOADCLUSTER_HOST": "http://target:8080",
+               "LOADCLUSTER_RESULTS": "/opt/loadcluster/results"}  # fmt: skip
+    assert master_plan(environ) == plan(
+        scenario="stress", suite="agent-mitra", host="http://target:8080", results="/opt/loadcluster/results"
+    )
     document = {"LOADCLUSTER_PLAN": plan(scenario="smoke", host="http://t:1").to_document(), **environ}
     assert master_plan(document).scenario == "smoke"  # the document wins over the loose variables
 

@@ -182,7 +182,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "stop_timeout", "seconds users get to finish their task at the end", _PLAN_VERBS, _non_negative, default="5"
     ),
-    Option("results", "parent directory of run results", (Verb.RUN,), default="results", make="RESULTS"),
+    Option("results", "parent directory of run results", (Verb.RUN, Verb.NODE), default="results", make="RESULTS"),
     # --- how to run it ---------------------------------------------------------------------------
     Option(
         "runtime",
