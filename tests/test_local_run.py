@@ -149,6 +149,7 @@ def test_worker_stops_its_load_soon_after_its_master_dies(tmp_path: Path) -> Non
         killed_at = time.monotonic()
         worker.process.wait(timeout=40)
         stopped_after = time.monotonic() - killed_at
+        print(f"worker stopped {stopped_after:.1f}s after its master's SIGKILL")
         assert stopped_after < 5, stopped_after
     finally:
         terminate([worker, master, target], 5)
