@@ -112,3 +112,10 @@ def test_an_unwritable_results_directory_is_one_line_before_anything_starts() ->
     assert code == 2
     assert out.strip().splitlines()[-1].startswith("Error: results directory '/proc/loadcluster-x' cannot be written")
     assert "Traceback" not in out and "demo target started" not in out
+
+
+def test_more_workers_than_this_machine_can_hold_are_refused() -> None:
+    code, out = run_cli("run", "--users", "100000", "--duration", "1m", "--workers", "100000", "--runtime", "local")
+    assert code == 2
+    assert "workers 100000 need about 10000000 MiB and this machine has" in out.strip().splitlines()[-1]
+    assert "demo target started" not in out

@@ -192,3 +192,29 @@ def test_a_second_ctrl_c_forces_the_quit_and_leaves_nothing(results_dir: Path, t
         cli.kill()
     assert "aborting: stopping every process now" in output.read_text()
     wait_until(lambda: not processes_mentioning(str(results_dir)), 10, "every process of the run to end")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: room for the summary, not for Locust's HTML report (root only: mount)."""
+    directory = tmp_path / "small-disk"
+    directory.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(directory)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (root only): {mounted.stderr.decode().strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)
+
+
+def test_a_full_disk_at_the_end_keeps_the_verdict_and_says_what_is_missing(small_disk: Path) -> None:
+    command = [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--time-scale", "0.1",
+               "--stop-timeout", "1", "--results", str(small_disk)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert "master: ERROR: could not write Locust's CSV and HTML reports" in output, output
+    assert done.returncode == 0, output  # the verdict was written first, and it passed
+    (summary,) = [p for p in small_disk.glob("*/summary.json") if not p.parent.is_symlink()]
+    assert json.loads(summary.read_text())["slo"]["verdict"] == "passed"

@@ -133,13 +133,21 @@ class RunRecorder:
             workers_lost=self.roster.lost_as_dicts(),
             completed=self.completed,
         )
-        if self.started_at is not None:
-            self.reports.finish()
-        results.write_summary(self.run_dir, summary)
-        results.write_junit(self.run_dir, summary)
         self.results_written = True
         self.summary = summary
         verdict = Verdict(summary["slo"]["verdict"])
+        try:
+            # The verdict first: it is small, and the reports may not fit where it did.
+            results.write_summary(self.run_dir, summary)
+            results.write_junit(self.run_dir, summary)
+        except OSError as exc:
+            logger.error("could not write the summary in %s: %s: the run has no verdict", self.run_dir, exc.strerror)
+            return Verdict.INCOMPLETE
+        try:
+            if self.started_at is not None:
+                self.reports.finish()
+        except OSError as exc:
+            logger.error("could not write Locust's CSV and HTML reports in %s: %s", self.run_dir, exc.strerror)
         logger.info("results written to %s (verdict: %s)", self.run_dir, verdict.value)
         return verdict
 

@@ -33,6 +33,7 @@ from loadcluster.runtimes.supervision import (
     TARGET_CHECK_DEADLINE_S,
     TARGET_STATS_FILE,
     Echo,
+    check_machine_holds,
     describe_exit,
     tell_master_lost,
 )
@@ -135,6 +136,7 @@ class ComposeRuntime:
         self.ports: dict[str, str] = {}
 
     def check(self, plan: RunPlan, echo: Echo) -> None:
+        check_machine_holds(plan, echo)
         self.docker = Docker.connect()
         for host in (plan.host,) if plan.host else plan.class_hosts:
             check_host_for_containers(host)

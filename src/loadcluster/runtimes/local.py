@@ -22,7 +22,14 @@ from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, check_reachable, describe_exit, tell_master_lost
+from loadcluster.runtimes.supervision import (
+    TARGET_STATS_FILE,
+    Echo,
+    check_machine_holds,
+    check_reachable,
+    describe_exit,
+    tell_master_lost,
+)
 from loadcluster.stats_api import STATS_PATH
 
 LOOPBACK = "127.0.0.1"
@@ -41,6 +48,7 @@ class LocalRuntime:
         self.metrics_port: int | None = values.get("metrics_port")
 
     def check(self, plan: RunPlan, echo: Echo) -> None:
+        check_machine_holds(plan, echo)
         if self.metrics_port is not None and not port_is_free(LOOPBACK, self.metrics_port):
             raise ConfigError(f"metrics port {self.metrics_port} is already in use on {LOOPBACK}: pick another")
         for host in (plan.host,) if plan.host else plan.class_hosts:
@@ -150,8 +158,10 @@ class LocalStack:
                 stats: dict[str, Any] = json.load(response)
         except OSError:
             return None
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / TARGET_STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+        try:
+            (self.run_dir / TARGET_STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.echo(f"WARNING: could not keep the demo target's count in {self.run_dir}: {exc.strerror}")
         return stats
 
     def tear_down(self) -> None:

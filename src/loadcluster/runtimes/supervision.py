@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from loadcluster import results
@@ -37,6 +37,7 @@ POLL_INTERVAL_S = 1.0
 LATEST_LINK = "latest"
 
 Echo = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,11 @@ def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
         try:
             stack.start()
             watch = _watch(stack, plan, interrupts, echo)
-            target_stats = stack.collect()
+            target_stats = _writing(run_dir, stack.collect)
         finally:
             stack.tear_down()
     if not (run_dir / results.SUMMARY_FILE).is_file():
-        _write_for_the_master(watch, plan, run_dir, echo)
+        _writing(run_dir, lambda: _write_for_the_master(watch, plan, run_dir, echo))
     _link_latest(run_dir)
     return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
@@ -108,6 +109,16 @@ class Watched:
     last_document: dict[str, Any] | None = None
     peak_users: int = 0
     ended_at: float = 0.0
+
+
+def _writing(run_dir: Path, write: Callable[[], T]) -> T:
+    """`write()`, with a full disk or a directory gone said in one line rather than a traceback."""
+    try:
+        return write()
+    except OSError as exc:
+        raise RunFailed(
+            f"the results could not be written in {run_dir} ({exc.strerror}); what was written is there"
+        ) from None
 
 
 def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> Watched:
@@ -275,6 +286,34 @@ def check_writable(directory: Path) -> None:
     finally:
         for path in reversed(created):
             path.rmdir()
+
+
+# A worker process (Python, Locust, gevent) takes about 60 MiB before its users; leave room for them.
+WORKER_MEMORY_MIB = 100
+
+
+def check_machine_holds(plan: RunPlan, echo: Echo) -> None:
+    """Workers placed on this machine (processes or containers): refused past its free memory, and
+    a warning when they outnumber its cores, since then the generator, not the target, sets latencies."""
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
+        available_mib = (
+            int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemAvailable"))) // 1024
+        )
+    except (OSError, StopIteration, ValueError):
+        available_mib = None
+    needed_mib = plan.workers * WORKER_MEMORY_MIB
+    if available_mib is not None and needed_mib > available_mib:
+        raise ConfigError(
+            f"workers {plan.workers} need about {needed_mib} MiB and this machine has {available_mib} MiB free: "
+            f"use at most {max(1, available_mib // WORKER_MEMORY_MIB)} workers here, or a cluster"
+        )
+    cores = os.cpu_count() or 1
+    if plan.workers > 2 * cores:
+        echo(
+            f"warning: {plan.workers} workers share this machine's {cores} cores: past one worker a core, "
+            "their CPU, not the target, may set the latencies"
+        )
 
 
 def check_reachable(host: str) -> None:
