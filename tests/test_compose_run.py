@@ -21,7 +21,7 @@ from conftest import REPO, loadcluster, wait_until
 
 from loadcluster.runtimes.docker import PROJECT_LABEL, engine_answers
 from loadcluster.runtimes.processes import free_port
-from loadcluster.runtimes.supervision import read_stats
+from loadcluster.stats_api import read_stats
 
 ENGINE = engine_answers()
 pytestmark = [

@@ -20,7 +20,7 @@ from conftest import REPO, processes_mentioning, wait_until
 from own_plan import write_plan
 
 from loadcluster.runtimes.processes import free_port, wait_for_port
-from loadcluster.runtimes.supervision import read_stats
+from loadcluster.stats_api import read_stats
 
 pytestmark = pytest.mark.integration
 

@@ -119,7 +119,7 @@ def test_worker_stops_its_load_soon_after_its_master_dies(tmp_path: Path) -> Non
     (3 s without a heartbeat, then no graceful finish). Nodes are started by hand here, as a chart would:
     the master builds its plan from a few variables, the worker knows only its locustfiles and master."""
     from loadcluster.runtimes.processes import free_port, spawn, terminate, wait_for_port
-    from loadcluster.runtimes.supervision import read_stats
+    from loadcluster.stats_api import read_stats
 
     target_port, master_port, stats_port = free_port(), free_port(), free_port()
     common = {**os.environ, "LOADCLUSTER_MASTER_PORT": str(master_port), "LOADCLUSTER_RUN_DIR": str(tmp_path / "run")}

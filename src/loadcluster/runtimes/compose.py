@@ -25,19 +25,13 @@ from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
 from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
 from loadcluster.runtimes import is_loopback_host
+from loadcluster.runtimes.checks import TARGET_CHECK_DEADLINE_S, check_machine_holds
 from loadcluster.runtimes.docker import PROJECT_LABEL, Docker
 from loadcluster.runtimes.image import SOURCE_TREE, ensure_image, prometheus_image
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, port_is_free, spawn, terminate
-from loadcluster.runtimes.supervision import (
-    TARGET_CHECK_DEADLINE_S,
-    TARGET_STATS_FILE,
-    Echo,
-    check_machine_holds,
-    describe_exit,
-    tell_master_lost,
-)
-from loadcluster.stats_api import STATS_PATH
+from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, describe_exit
+from loadcluster.stats_api import STATS_PATH, tell_master_lost
 
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"

@@ -20,17 +20,11 @@ from loadcluster import options
 from loadcluster.errors import ConfigError, RunFailed
 from loadcluster.options import RuntimeName
 from loadcluster.plan import RunPlan
+from loadcluster.runtimes.checks import check_machine_holds, check_reachable
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, free_port, port_is_free, spawn, terminate, wait_for_port
-from loadcluster.runtimes.supervision import (
-    TARGET_STATS_FILE,
-    Echo,
-    check_machine_holds,
-    check_reachable,
-    describe_exit,
-    tell_master_lost,
-)
-from loadcluster.stats_api import STATS_PATH
+from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, describe_exit
+from loadcluster.stats_api import STATS_PATH, tell_master_lost
 
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0

@@ -9,30 +9,25 @@ way out.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlparse
 
 from loadcluster import results
-from loadcluster.errors import ConfigError, RunFailed, TargetUnreachable
+from loadcluster.errors import RunFailed
 from loadcluster.plan import RunPlan
-from loadcluster.runtimes.processes import wait_for_port
+from loadcluster.runtimes import checks
 from loadcluster.runtimes.progress import Progress
-from loadcluster.stats_api import LOST_PATH
+from loadcluster.stats_api import read_stats
 
 # Beyond the planned duration: workers connecting, draining, writing the reports.
 RUN_OVERHEAD_S = 120.0
 TARGET_STATS_FILE = "target_stats.json"
-TARGET_CHECK_DEADLINE_S = 3.0
 POLL_INTERVAL_S = 1.0
 LATEST_LINK = "latest"
 
@@ -83,7 +78,7 @@ class Runtime(Protocol):
 
 def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
     """Run `plan` on `runtime` and bring back its results; RunFailed when it wrote none."""
-    check_writable(plan.results_root)
+    checks.check_writable(plan.results_root)
     runtime.check(plan, echo)
     run_dir = plan.results_root / results.run_dir_name(plan, datetime.now(UTC))
     with Interrupts() as interrupts:
@@ -179,32 +174,6 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def tell_master_lost(master: str, worker: str, how: str) -> bool:
-    """Tell the master at `master` (its stats endpoint's base URL) that worker `worker` died: its users
-    go to the others now, not after three missed heartbeats."""
-    request = urllib.request.Request(
-        master + LOST_PATH,
-        data=json.dumps({"worker": worker, "how": how}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def read_stats(url: str) -> dict[str, Any] | None:
-    """The master's stats document, None while it cannot be read (starting, or already gone)."""
-    try:
-        with urllib.request.urlopen(url, timeout=POLL_INTERVAL_S) as response:
-            document: dict[str, Any] = json.load(response)
-    except (OSError, ValueError):
-        return None
-    return document
-
-
 def _link_latest(run_dir: Path) -> None:
     """results/latest -> the newest run, so scripts (and CI behind `make`) can read its verdict."""
     link = run_dir.parent / LATEST_LINK
@@ -264,65 +233,3 @@ class StopControl:
             self.stop_master()
             self.deadline = time.monotonic() + self.grace_s
         return False
-
-
-def check_writable(directory: Path) -> None:
-    """Results that cannot be written are known before the run, not after the load was sent. What
-    this check creates to find out, it removes again."""
-    missing = [p for p in (directory, *directory.absolute().parents) if not p.exists()]
-    created: list[Path] = []
-    try:
-        for path in reversed(missing):
-            path.mkdir()
-            created.append(path)
-        probe = directory / f".loadcluster-write-check-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(
-            f"results directory '{directory}' cannot be written ({exc.strerror}): pass --results with a "
-            "directory you can write"
-        ) from None
-    finally:
-        for path in reversed(created):
-            path.rmdir()
-
-
-# A worker process (Python, Locust, gevent) takes about 60 MiB before its users; leave room for them.
-WORKER_MEMORY_MIB = 100
-
-
-def check_machine_holds(plan: RunPlan, echo: Echo) -> None:
-    """Workers placed on this machine (processes or containers): refused past its free memory, and
-    a warning when they outnumber its cores, since then the generator, not the target, sets latencies."""
-    try:
-        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
-        available_mib = (
-            int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemAvailable"))) // 1024
-        )
-    except (OSError, StopIteration, ValueError):
-        available_mib = None
-    needed_mib = plan.workers * WORKER_MEMORY_MIB
-    if available_mib is not None and needed_mib > available_mib:
-        raise ConfigError(
-            f"workers {plan.workers} need about {needed_mib} MiB and this machine has {available_mib} MiB free: "
-            f"use at most {max(1, available_mib // WORKER_MEMORY_MIB)} workers here, or a cluster"
-        )
-    cores = os.cpu_count() or 1
-    if plan.workers > 2 * cores:
-        echo(
-            f"warning: {plan.workers} workers share this machine's {cores} cores: past one worker a core, "
-            "their CPU, not the target, may set the latencies"
-        )
-
-
-def check_reachable(host: str) -> None:
-    """Fail fast: a run of 100 % connection errors is not a load test. A TCP connect, not a request,
-    so the check adds nothing to the target's request count."""
-    url = urlparse(host)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    if not wait_for_port(url.hostname or "", port, TARGET_CHECK_DEADLINE_S):
-        raise TargetUnreachable(
-            f"target {host} is unreachable (no TCP connection to {url.hostname}:{port} within "
-            f"{TARGET_CHECK_DEADLINE_S:g}s): start it, or check --host"
-        )
