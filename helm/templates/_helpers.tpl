@@ -55,6 +55,16 @@ room for what Kubernetes appends (an Indexed Job's pod hostnames end in -<index>
 {{- end }}
 {{- end }}
 
+{{/* The ConfigMap the master publishes its results as (results.configMap). */}}
+{{- define "loadcluster.resultsConfigMapName" -}}
+{{- include "loadcluster.componentName" (dict "ctx" . "component" "results") }}
+{{- end }}
+
+{{/* The master's own ServiceAccount (results.configMap): the only identity that may write it. */}}
+{{- define "loadcluster.masterServiceAccountName" -}}
+{{- include "loadcluster.masterName" . }}
+{{- end }}
+
 {{- define "loadcluster.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "loadcluster.fullname" .) .Values.serviceAccount.name }}

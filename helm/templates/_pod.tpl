@@ -1,13 +1,23 @@
 {{/* Pieces every pod of the release shares. */}}
 
-{{/* Pod-level settings: service account without a token, security context, pull secrets. */}}
+{{/*
+Pod-level settings: service account, security context, pull secrets. (dict "ctx" $ ["master" true]):
+no pod mounts a token, except the master's when it publishes its results as a ConfigMap
+(results.configMap): it runs as its own ServiceAccount, whose Role allows only that.
+*/}}
 {{- define "loadcluster.podCommon" -}}
-serviceAccountName: {{ include "loadcluster.serviceAccountName" . }}
+{{- $v := .ctx.Values -}}
+{{- if and .master $v.results.configMap.enabled -}}
+serviceAccountName: {{ include "loadcluster.masterServiceAccountName" .ctx }}
+automountServiceAccountToken: true
+{{- else -}}
+serviceAccountName: {{ include "loadcluster.serviceAccountName" .ctx }}
 automountServiceAccountToken: false
+{{- end }}
 enableServiceLinks: false
 securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.imagePullSecrets }}
+  {{- toYaml $v.podSecurityContext | nindent 2 }}
+{{- with $v.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
