@@ -29,3 +29,19 @@ def leftovers(project: str) -> list[str]:
         listing = ["docker", kind, "ls", *every, "-q", "--filter", f"label={PROJECT_LABEL}={project}"]
         found += subprocess.run(listing, capture_output=True, text=True, check=True).stdout.split()
     return found
+
+
+def remove_project(output: str) -> None:
+    """Last resort after a failed test that had to kill the CLI: remove what its project left running."""
+    match = re.search(r"starting Compose project (loadcluster-[0-9a-f]+)", output)
+    if not match:
+        return
+    label = f"label={PROJECT_LABEL}={match[1]}"
+    for kind, listing, removal in (
+        ("container", ["ps", "-aq"], ["rm", "-f"]),
+        ("network", ["network", "ls", "-q"], ["network", "rm"]),
+        ("volume", ["volume", "ls", "-q"], ["volume", "rm"]),
+    ):
+        found = subprocess.run(["docker", *listing, "--filter", label], capture_output=True, text=True).stdout.split()
+        if found:
+            subprocess.run(["docker", *removal, *found], capture_output=True, check=False)

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from compose_helpers import compose_env, leftovers, project_of
+from compose_helpers import compose_env, leftovers, project_of, remove_project
 from conftest import REPO, loadcluster, wait_until
 
 from loadcluster.runtimes.docker import PROJECT_LABEL, engine_answers
@@ -81,6 +81,7 @@ def test_prometheus_scrapes_the_exporter_then_ctrl_c_removes_the_stack(tmp_path:
     finally:
         if run.poll() is None:
             run.kill()
+            remove_project(log.read_text())
     output = log.read_text()
     assert code == 2, output
     assert "interrupted: stopping the run" in output
@@ -174,6 +175,7 @@ def test_a_killed_worker_container_comes_back_and_gets_its_users(tmp_path: Path)
     finally:
         if run.poll() is None:
             run.kill()
+            remove_project(log.read_text())
     (summary,) = [p for p in results.glob("customer-success-smoke-*/summary.json")]
     lost = json.loads(summary.read_text())["users"]["workers_lost"]
     assert len(lost) == 1 and lost[0]["how"] == "exit code 137, SIGKILL", lost
