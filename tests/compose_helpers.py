@@ -37,10 +37,10 @@ def remove_project(output: str) -> None:
     if not match:
         return
     label = f"label={PROJECT_LABEL}={match[1]}"
-    for kind, listing, removal in (
-        ("container", ["ps", "-aq"], ["rm", "-f"]),
-        ("network", ["network", "ls", "-q"], ["network", "rm"]),
-        ("volume", ["volume", "ls", "-q"], ["volume", "rm"]),
+    for listing, removal in (
+        (["ps", "-aq"], ["rm", "-f"]),  # containers first: a network in use cannot go
+        (["network", "ls", "-q"], ["network", "rm"]),
+        (["volume", "ls", "-q"], ["volume", "rm"]),
     ):
         found = subprocess.run(["docker", *listing, "--filter", label], capture_output=True, text=True).stdout.split()
         if found:
