@@ -16,6 +16,8 @@ from dashboard_queries import (
     ALERT_RULES,
     ALERT_TESTS,
     DATASOURCE_UID,
+    NAMESPACE_MATCHER,
+    RUN_MATCHER,
     all_panels,
     annotation_queries,
     load_dashboard,
@@ -147,7 +149,7 @@ def test_dashboard_shows_every_exporter_metric(dashboard: dict[str, Any]) -> Non
 def test_slo_lines_annotations_saturation_warning_and_target_row(dashboard: dict[str, Any]) -> None:
     slo_lines = {q.expr for q in panel_queries(dashboard) if q.expr.startswith("loadcluster_slo_threshold{")}
     for slo in ("avg_response_seconds", "p95_response_seconds", "failure_ratio", "min_rps", "min_users"):
-        assert f'loadcluster_slo_threshold{{slo="{slo}"}}' in slo_lines, slo
+        assert f'loadcluster_slo_threshold{{slo="{slo}", {NAMESPACE_MATCHER}, {RUN_MATCHER}}}' in slo_lines, slo
     assert {q.panel for q in annotation_queries(dashboard)} == {"Run start", "Stage change", "Run stop"}
     cpu = next(p for p in all_panels(dashboard) if p["title"] == "Worker CPU")
     assert "saturated" in cpu["description"] and "latencies" in cpu["description"]

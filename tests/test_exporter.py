@@ -20,7 +20,8 @@ from loadcluster.exporter import BUCKETS_S, MasterCollector, histogram_buckets
 from loadcluster.runtimes.processes import free_port, spawn, terminate, wait_for_port
 
 DOCUMENT = json.loads((REPO / "tests" / "data" / "master_stats.json").read_text())
-FORM = {"method": "POST", "endpoint": "/api/v1/support/form"}
+RUN = {"run_id": DOCUMENT["run"]["run_id"]}  # on every series
+FORM = {**RUN, "method": "POST", "endpoint": "/api/v1/support/form"}
 
 
 def registry_for(document: dict[str, Any]) -> CollectorRegistry:
@@ -62,7 +63,10 @@ def test_histogram_is_cumulative_from_locusts_buckets() -> None:
 
 def test_users_workers_run_and_thresholds() -> None:
     registry = registry_for(DOCUMENT)
-    value = registry.get_sample_value
+
+    def value(name: str, labels: dict[str, str] | None = None) -> float | None:
+        return registry.get_sample_value(name, {**RUN, **(labels or {})})
+
     assert value("loadcluster_users") == 1000
     assert value("loadcluster_class_users", {"user_class": "WebFormUser"}) == 571
     assert value("loadcluster_workers", {"state": "running"}) == 2
@@ -88,7 +92,27 @@ def test_gone_endpoints_and_workers_do_not_linger() -> None:
     document["entries"] = document["entries"][1:]
     document["workers"] = []
     assert registry.get_sample_value("loadcluster_requests_total", FORM) is None
-    assert registry.get_sample_value("loadcluster_worker_users", {"worker": "0"}) is None
+    assert registry.get_sample_value("loadcluster_worker_users", {**RUN, "worker": "0"}) is None
+
+
+def test_every_series_carries_the_run_id_so_runs_never_add_up() -> None:
+    registry = registry_for(DOCUMENT)
+    samples = [sample for family in registry.collect() for sample in family.samples]
+    assert {sample.name for sample in samples} >= {
+        "loadcluster_requests_total",
+        "loadcluster_response_time_seconds_bucket",
+        "loadcluster_users",
+        "loadcluster_worker_cpu_ratio",
+        "loadcluster_slo_threshold",
+        "loadcluster_exporter_scrape_errors_total",
+    }
+    assert {sample.labels.get("run_id") for sample in samples} == {DOCUMENT["run"]["run_id"]}
+
+    later = json.loads(json.dumps(DOCUMENT))
+    later["run"]["run_id"] = "customer-success-spike-20261123T101500Z"
+    registry = registry_for(later)
+    assert registry.get_sample_value("loadcluster_requests_total", FORM) is None  # the next run: new series
+    assert registry.get_sample_value("loadcluster_requests_total", {**FORM, "run_id": later["run"]["run_id"]}) == 10
 
 
 def test_an_unreadable_master_fails_the_scrape() -> None:

@@ -7,6 +7,16 @@ read, the scrape fails (Prometheus records `up == 0`) rather than answering with
 Response times become a real Prometheus histogram built from Locust's own response-time buckets:
 `histogram_quantile()` then works over any window and sums over endpoints and workers. Locust keeps
 times rounded (exact below 100 ms, then 10 ms, 100 ms and 1 s steps), so bucket edges follow that.
+
+Every series carries the run's `run_id` label: runs sharing a Prometheus must never add up, and target
+labels (`job`, `instance`; the Operator's `namespace`, `pod`) cannot tell apart runs that one exporter
+address served one after the other (Compose, `loadcluster run --metrics-port`). With the label a run's
+counters and histogram are series of their own, so `rate()` and `increase()` never span two runs and
+`histogram_quantile()` over `sum by (le)` takes one run's buckets; selecting by target labels and
+joining run_id from `loadcluster_run_info` would mix two runs in every window across the boundary (a
+counter reset inside one series) and add them up in an `increase()` over both. The cost is one set of
+series per run and one run_id per exporter at a time: what a new master pod already costs on
+Kubernetes, unlike per-request ids, which stay out of labels. The dashboard's Run variable selects it.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -56,6 +67,8 @@ THRESHOLDS = {
     "min_users": ("min_users", 1.0),
 }
 ENDPOINT_LABELS = ["method", "endpoint"]
+# On every series: what tells runs sharing a Prometheus apart (see the module's docstring).
+RUN_LABEL = "run_id"
 
 
 def read_master(stats_url: str) -> dict[str, Any]:
@@ -95,10 +108,18 @@ class MasterCollector(Collector):
             self.scrape_errors += 1
             logger.warning("cannot read the master at %s: %s", self.stats_url, error)
             raise RunFailed(f"cannot read the master at {self.stats_url}: {error}") from error
-        yield from _endpoint_metrics(document["entries"])
-        yield from _user_metrics(document)
-        yield from _worker_metrics(document["workers"])
-        yield from _run_metrics(document)
+        run_id = document["run"]["run_id"]
+        families = chain(
+            _endpoint_metrics(document["entries"]),
+            _user_metrics(document),
+            _worker_metrics(document["workers"]),
+            _run_metrics(document),
+            self._own_metrics(started),
+        )
+        for family in families:
+            yield _with_label(family, RUN_LABEL, run_id)
+
+    def _own_metrics(self, started: float) -> Iterator[Metric]:
         errors = CounterMetricFamily(f"{PREFIX}_exporter_scrape_errors", "Failed reads of the master")
         errors.add_metric([], self.scrape_errors)
         yield errors
@@ -107,6 +128,12 @@ class MasterCollector(Collector):
             "Time to read the master and build the metrics",
             value=time.perf_counter() - started,
         )
+
+
+def _with_label(family: Metric, name: str, value: str) -> Metric:
+    """`family` with the label `name`=`value` on each of its samples."""
+    family.samples = [sample._replace(labels={**sample.labels, name: value}) for sample in family.samples]
+    return family
 
 
 def _endpoint_metrics(entries: list[dict[str, Any]]) -> Iterator[Metric]:
@@ -158,7 +185,7 @@ def _worker_metrics(workers: list[dict[str, Any]]) -> Iterator[Metric]:
 
 def _run_metrics(document: Mapping[str, Any]) -> Iterator[Metric]:
     run = document["run"]
-    info = GaugeMetricFamily(f"{PREFIX}_run_info", "The run", labels=["suite", "scenario", "run_id", "host"])
+    info = GaugeMetricFamily(f"{PREFIX}_run_info", "The run", labels=["suite", "scenario", RUN_LABEL, "host"])
     info.add_metric([run["suite"], run["scenario"], run["run_id"], run["host"]], 1)
     yield info
     state = GaugeMetricFamily(f"{PREFIX}_runner_state", "The master's state", labels=["state"])
