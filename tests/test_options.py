@@ -15,7 +15,7 @@ import yaml
 from conftest import REPO
 
 from loadcluster import cli, options
-from loadcluster.options import OPTIONS, Option, Verb
+from loadcluster.options import OPTIONS, Option, RuntimeName, Verb
 
 # Two valid spellings per kind of value, to tell which one was read.
 SAMPLES: dict[Any, tuple[str, str]] = {
@@ -108,5 +108,6 @@ def test_the_compose_files_use_only_table_variables_with_the_table_s_defaults() 
     assert mentioned <= set(by_env), mentioned - set(by_env)
     node_env = yaml.safe_load((REPO / "deploy" / "compose" / "compose.yaml").read_text())["x-node"]["environment"]
     passed = {entry.split("=")[0] for entry in node_env}
-    plan_options = {o.env for o in OPTIONS if Verb.NODE in o.verbs and Verb.RUN in o.verbs}
+    on_compose = [o for o in OPTIONS if not o.runtimes or RuntimeName.COMPOSE in o.runtimes]
+    plan_options = {o.env for o in on_compose if Verb.NODE in o.verbs and Verb.RUN in o.verbs}
     assert plan_options - {"LOADCLUSTER_LOCUSTFILE"} <= passed, plan_options - passed

@@ -250,7 +250,9 @@ def _exporter(args: argparse.Namespace) -> ExitCode:
     from loadcluster.exporter import serve_exporter
 
     values = _values(Verb.EXPORTER, args)
-    serve_exporter(values["exporter_master_url"], values["exporter_bind"], values["exporter_port"])
+    serve_exporter(
+        values["exporter_master_url"], values["exporter_bind"], values["exporter_port"], values["access_token"]
+    )
     return ExitCode.OK
 
 

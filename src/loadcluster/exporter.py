@@ -21,6 +21,7 @@ Kubernetes, unlike per-request ids, which stay out of labels. The dashboard's Ru
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -44,7 +45,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from loadcluster.errors import LoadclusterError, RunFailed
-from loadcluster.stats_api import STATS_PATH
+from loadcluster.stats_api import STATS_PATH, authorization, authorized
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,9 @@ ENDPOINT_LABELS = ["method", "endpoint"]
 RUN_LABEL = "run_id"
 
 
-def read_master(stats_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(stats_url, timeout=READ_TIMEOUT_S) as response:
+def read_master(stats_url: str, token: str | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(stats_url, headers=authorization(token))
+    with urllib.request.urlopen(request, timeout=READ_TIMEOUT_S) as response:
         document: dict[str, Any] = json.load(response)
     return document
 
@@ -210,9 +212,9 @@ def _run_metrics(document: Mapping[str, Any]) -> Iterator[Metric]:
     yield thresholds
 
 
-def build_registry(master_url: str) -> CollectorRegistry:
+def build_registry(master_url: str, token: str | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(MasterCollector(master_url))
+    registry.register(MasterCollector(master_url, read=functools.partial(read_master, token=token)))
     return registry
 
 
@@ -221,11 +223,15 @@ class _QuietHandler(WSGIRequestHandler):
         """No access log: Prometheus scrapes every few seconds."""
 
 
-def metrics_app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
-    """/metrics; a master that cannot be read answers 503 with one line instead of a traceback."""
+def metrics_app(registry: CollectorRegistry, token: str | None = None) -> Callable[..., Iterable[bytes]]:
+    """/metrics; a master that cannot be read answers 503 with one line instead of a traceback; with a
+    token, a scrape without it gets 401."""
     prometheus_app = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not authorized(environ, token):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"a bearer token is required\n"]
         try:
             return prometheus_app(environ, start_response)  # type: ignore[no-any-return]
         except LoadclusterError as error:
@@ -235,10 +241,11 @@ def metrics_app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def serve_exporter(master_url: str, bind: str, port: int) -> None:
+def serve_exporter(master_url: str, bind: str, port: int, token: str | None = None) -> None:
     """Serve /metrics until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = make_server(bind, port, metrics_app(build_registry(master_url)), ThreadingWSGIServer, _QuietHandler)
+    app = metrics_app(build_registry(master_url, token), token)
+    server = make_server(bind, port, app, ThreadingWSGIServer, _QuietHandler)
     logger.info("exporter for %s listening on http://%s:%d/metrics", master_url, bind, server.server_port)
     # serve_forever runs in this (main) thread; a signal handler cannot call shutdown() from it.
     thread = threading.Thread(target=server.serve_forever, daemon=True)

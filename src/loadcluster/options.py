@@ -321,6 +321,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("exporter_bind", "interface the exporter listens on", (Verb.EXPORTER,), default="0.0.0.0", flag="--bind"),
     Option("exporter_port", "port of the exporter", (Verb.EXPORTER,), _port, default="9646", flag="--port"),
+    Option(
+        "access_token",
+        "a bearer token the master's stats endpoint and the exporter then require (Authorization: Bearer "
+        "TOKEN; Prometheus: `authorization: {credentials: TOKEN}`); unset, they answer whoever reaches them, "
+        "which the runtimes keep to the stack's own network. A secret: a variable, never a flag",
+        (Verb.RUN, Verb.NODE, Verb.EXPORTER),
+        flag=None,
+        runtimes=(RuntimeName.LOCAL,),
+    ),
     # --- placing the nodes: set by the runtimes ------------------------------------------------
     Option(
         "plan",

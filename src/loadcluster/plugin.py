@@ -279,7 +279,7 @@ def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     environment.events.test_start.add_listener(lambda **_: setattr(view, "started_at", recorder.started_at))
     view.lose_worker = lambda name, how: recorder.roster.lose(name, how, recorder.started_at)
     view.worker_name = recorder.roster.name
-    start_stats_server(environment, view, _stats_bind(node), node["stats_port"])
+    start_stats_server(environment, view, _stats_bind(node), node["stats_port"], node["access_token"])
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)
     )

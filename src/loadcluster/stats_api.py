@@ -6,6 +6,7 @@ Apart from `statsserver` because that module imports Locust, and the CLI process
 
 from __future__ import annotations
 
+import hmac
 import json
 import urllib.request
 from typing import Any
@@ -17,23 +18,35 @@ HEALTH_PATH = "/health"  # GET: 200 once the master is up
 LOST_PATH = "/workers/lost"  # POST {"worker": NAME, "how": TEXT}: a runtime saw that worker die
 
 
-def read_stats(url: str) -> dict[str, Any] | None:
+def authorization(token: str | None) -> dict[str, str]:
+    """The header that LOADCLUSTER_ACCESS_TOKEN asks for, when one is set."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def authorized(headers: Any, token: str | None) -> bool:
+    """Whether a request's headers (a WSGI environ) carry the token, when one is required."""
+    return not token or hmac.compare_digest(str(headers.get("HTTP_AUTHORIZATION", "")), f"Bearer {token}")
+
+
+def read_stats(url: str, token: str | None = None) -> dict[str, Any] | None:
     """The master's stats document, None while it cannot be read (starting, or already gone)."""
     try:
-        with urllib.request.urlopen(url, timeout=READ_TIMEOUT_S) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=authorization(token)), timeout=READ_TIMEOUT_S
+        ) as response:
             document: dict[str, Any] = json.load(response)
     except (OSError, ValueError):
         return None
     return document
 
 
-def tell_master_lost(master: str, worker: str, how: str) -> bool:
+def tell_master_lost(master: str, worker: str, how: str, token: str | None = None) -> bool:
     """Tell the master at `master` (its stats endpoint's base URL) that worker `worker` died: its users
     go to the others now, not after three missed heartbeats."""
     request = urllib.request.Request(
         master + LOST_PATH,
         data=json.dumps({"worker": worker, "how": how}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **authorization(token)},
         method="POST",
     )
     try:

@@ -18,7 +18,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 
 from loadcluster.plan import RunPlan
-from loadcluster.stats_api import HEALTH_PATH, LOST_PATH, STATS_PATH
+from loadcluster.stats_api import HEALTH_PATH, LOST_PATH, STATS_PATH, authorized
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +97,15 @@ def stats_document(environment: Environment, view: RunView) -> dict[str, Any]:
     }
 
 
-def start_stats_server(environment: Environment, view: RunView, bind: str, port: int) -> WSGIServer:
+def start_stats_server(
+    environment: Environment, view: RunView, bind: str, port: int, token: str | None = None
+) -> WSGIServer:
     def app(env: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = env.get("PATH_INFO", "")
-        if path == HEALTH_PATH:
+        if path == HEALTH_PATH:  # open: health checks carry no credentials
             return _respond(start_response, "200 OK", {"status": "ok"})
+        if not authorized(env, token):
+            return _respond(start_response, "401 Unauthorized", {"error": "a bearer token is required"})
         if path == STATS_PATH:
             return _respond(start_response, "200 OK", stats_document(environment, view))
         if path == LOST_PATH and env.get("REQUEST_METHOD") == "POST":

@@ -181,6 +181,7 @@ class ComposeStack:
             env={**os.environ, **self._stack_env(runtime), **runtime.ports},
         )
         self.master = ""
+        self.access_token: str | None = None  # not passed to the containers: the stack stays on its own network
         self.follower: Child | None = None
         self.events: Child | None = None
         self.deaths: LogTail | None = None

@@ -40,6 +40,7 @@ class LocalRuntime:
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.metrics_port: int | None = values.get("metrics_port")
+        self.access_token: str | None = values.get("access_token")
 
     def check(self, plan: RunPlan, echo: Echo) -> None:
         check_machine_holds(plan, echo)
@@ -49,11 +50,14 @@ class LocalRuntime:
             check_reachable(host)
 
     def stack(self, plan: RunPlan, run_dir: Path, echo: Echo) -> LocalStack:
-        return LocalStack(plan, run_dir, echo, self.metrics_port)
+        return LocalStack(plan, run_dir, echo, self.metrics_port, self.access_token)
 
 
 class LocalStack:
-    def __init__(self, plan: RunPlan, run_dir: Path, echo: Echo, metrics_port: int | None) -> None:
+    def __init__(
+        self, plan: RunPlan, run_dir: Path, echo: Echo, metrics_port: int | None, access_token: str | None
+    ) -> None:
+        self.access_token = access_token  # the children inherit LOADCLUSTER_ACCESS_TOKEN with the environment
         self.plan = plan
         self.run_dir = run_dir
         self.logs = run_dir / "logs"
@@ -134,7 +138,7 @@ class LocalStack:
             if code in (None, 0) or self.master_exit_code() is not None:
                 continue
             how = describe_exit(code)
-            told = tell_master_lost(f"http://{LOOPBACK}:{self.stats_port}", worker.name, how)
+            told = tell_master_lost(f"http://{LOOPBACK}:{self.stats_port}", worker.name, how, self.access_token)
             worker.log.close()
             self.workers[index] = self._start_worker(worker.name)
             lines.append(

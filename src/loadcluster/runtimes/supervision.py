@@ -45,6 +45,8 @@ class RunResult:
 class Stack(Protocol):
     """One run's master and workers (and demo target, exporter...) wherever a runtime put them."""
 
+    access_token: str | None  # what the master's stats endpoint requires, if anything
+
     def start(self) -> None:
         """Start everything; what was started before a failure is left for `tear_down`."""
 
@@ -124,7 +126,7 @@ def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> W
         if control.should_abort():
             raise RunFailed("interrupted twice: the run was aborted without results")
         url = stack.stats_url()
-        document = read_stats(url) if url else None
+        document = read_stats(url, stack.access_token) if url else None
         if document is not None:
             progress.update(document)
             watched.last_document = document
