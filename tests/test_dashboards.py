@@ -455,7 +455,9 @@ def test_two_runs_behind_one_exporter_address_are_told_apart(
     small = run_to_the_end(plans, results_dir, demo_target.url, exporter_address, "small")
     large = run_to_the_end(plans, results_dir, demo_target.url, exporter_address, "large")
     assert large.requests > 3 * small.requests, "the runs are too alike to tell a sum from one run"
-    time.sleep(2)  # the last scrapes are in
+    # The last scrape of the large run is in: Prometheus has its final request count.
+    total = f'sum(max_over_time(loadcluster_requests_total{{run_id="{large.run_id}"}}[5m]))'
+    wait_until(lambda: exporter_address.prometheus.value(total) == large.requests, 15, "the last scrape")
     view = DashboardView(exporter_address.prometheus, small.started - 5, time.time())
     for run in (small, large):  # the same target labels for both
         (series,) = view.prometheus.query(f'loadcluster_run_info{{run_id="{run.run_id}"}}[1h]')

@@ -218,3 +218,27 @@ def test_a_full_disk_at_the_end_keeps_the_verdict_and_says_what_is_missing(small
     assert done.returncode == 0, output  # the verdict was written first, and it passed
     (summary,) = [p for p in small_disk.glob("*/summary.json") if not p.parent.is_symlink()]
     assert json.loads(summary.read_text())["slo"]["verdict"] == "passed"
+
+
+def test_a_worker_that_keeps_dying_is_restarted_three_times_then_left_down(tmp_path: Path, results_dir: Path) -> None:
+    """A locustfile whose users kill their worker: the supervisor does not restart it every second forever."""
+    crashing = tmp_path / "crash.py"
+    crashing.write_text(
+        "import os\nfrom locust import HttpUser, task\n\n\nclass CrashUser(HttpUser):\n"
+        "    host = 'http://127.0.0.1:9'\n\n    def on_start(self):\n        os._exit(7)\n\n"
+        "    @task\n    def nothing(self):\n        pass\n"
+    )
+    port = free_port()
+    target = start_server(port)
+    try:
+        command = [sys.executable, "-m", "loadcluster", "run", "--locustfile", str(crashing), "--users", "1",
+                   "--spawn-rate", "1", "--duration", "20s", "--workers", "1", "--stop-timeout", "1",
+                   "--host", f"http://127.0.0.1:{port}", "--results", str(results_dir)]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
+    finally:
+        target.kill()
+        target.wait()
+    output = done.stdout + done.stderr
+    assert output.count("WARNING: worker-1 died (exit code 7)") == 4, output
+    assert "it died 4 times, so it stays down" in output
+    assert "Traceback" not in output

@@ -65,28 +65,6 @@ def test_slo_breach_exits_with_its_own_code(results_dir: Path) -> None:
     assert "Verdict: FAILED" in result.stdout
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_run_writes_results_and_leaves_no_process(signum: int, results_dir: Path, tmp_path: Path) -> None:
-    output = tmp_path / "out.txt"
-    with output.open("w") as out:
-        command = ["run", "--scenario", "smoke", "--stop-timeout", "1", "--results", str(results_dir)]
-        cli = subprocess.Popen(
-            [sys.executable, "-m", "loadcluster", *command],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-        try:
-            wait_until(lambda: "stage ramp-and-hold" in output.read_text(), 60, "the test to start")
-            cli.send_signal(signum)
-            assert cli.wait(timeout=40) == 2
-        finally:
-            cli.kill()
-    summary = json.loads((only_run(results_dir) / "summary.json").read_text())
-    assert summary["slo"]["verdict"] == "interrupted"
-    assert "interrupted" in output.read_text()
-
-
 def test_killing_the_supervisor_stops_every_process(results_dir: Path) -> None:
     cli = subprocess.Popen(
         [sys.executable, "-m", "loadcluster", "run", "--scenario", "smoke", "--results", str(results_dir)],

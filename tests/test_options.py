@@ -55,7 +55,6 @@ def test_every_flag_and_its_variable_reach_the_option_and_the_flag_wins(opt: Opt
 def test_positional_user_classes_and_their_variable() -> None:
     args = cli._parser().parse_args(["run", "--users", "1", "ShopUser", "AdminUser"])
     assert cli._values(Verb.RUN, args)["user_classes"] == ("ShopUser", "AdminUser")
-    args = cli._parser().parse_args(["run"])
     assert options.settings(Verb.RUN, {}, {"LOADCLUSTER_USER_CLASSES": "A,B"})["user_classes"] == ("A", "B")
 
 

@@ -139,3 +139,16 @@ def test_locustfile_checks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="has no scenarios.yaml"):
         own(mine, scenario="smoke")
     assert plan(scenario="smoke").demo_target  # the shipped plans, without --host
+
+
+def test_a_directory_means_its_locustfiles_not_its_helpers_nor_hidden_directories(tmp_path: Path) -> None:
+    from loadcluster.locustfiles import files_in
+
+    (tmp_path / "shop.py").write_text("")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "admin.py").write_text("")
+    (tmp_path / "_common.py").write_text("")
+    for hidden in (".venv/lib/site.py", "..2026_11_25_12_00_00/shop.py"):  # a virtualenv; a ConfigMap mount
+        (tmp_path / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / hidden).write_text("")
+    assert files_in(str(tmp_path)).files == (tmp_path / "more" / "admin.py", tmp_path / "shop.py")

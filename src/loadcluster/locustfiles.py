@@ -55,7 +55,7 @@ def files_in(spec: str) -> Locustfiles:
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         path = Path(part).absolute()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.py") if not p.name.startswith("_") and p.is_file())
+            found = sorted(p for p in path.rglob("*.py") if p.is_file() and not _left_out(p.relative_to(path)))
             if not found:
                 raise ConfigError(f"locustfile directory '{part}' holds no .py file")
             files += found
@@ -64,13 +64,17 @@ def files_in(spec: str) -> Locustfiles:
                 raise ConfigError(f"locustfile '{part}' is not a .py file: give .py files or a directory")
             files.append(path)
         else:
-            raise ConfigError(
-                f"locustfile '{part}' does not exist: give a .py file, several (a.py,b.py) or a directory"
-            )
+            raise ConfigError(f"locustfile '{part}' does not exist: {_ALLOWED}")
     if not files:
         raise ConfigError(f"no locustfile given: {_ALLOWED}")
     root = Path(os.path.commonpath([f.parent for f in files]))
     return Locustfiles(root, tuple(dict.fromkeys(files)))
+
+
+def _left_out(relative: Path) -> bool:
+    """Helper modules (_name.py, as Locust has it) and anything under a hidden directory: a .venv in the
+    plan's directory, or the ..<timestamp>/ copy Kubernetes keeps beside a mounted ConfigMap's files."""
+    return relative.name.startswith("_") or any(part.startswith(".") for part in relative.parts[:-1])
 
 
 def user_classes(locustfiles: Locustfiles) -> tuple[UserClass, ...]:

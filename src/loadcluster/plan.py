@@ -191,8 +191,8 @@ def _ad_hoc(values: Mapping[str, Any], spec: str) -> tuple[None, str, Locustfile
         )
     if not values.get("users"):
         raise ConfigError(f"no preset for '{spec}': pass --users and --duration, e.g. --users 50 --duration 5m")
-    name = Path(spec).stem if len(locustfiles.files) == 1 or Path(spec).is_dir() else locustfiles.files[0].stem
-    return None, name, locustfiles
+    # The suite of an ad-hoc run is named after the directory, else the (first) file.
+    return None, (Path(spec) if Path(spec).is_dir() else locustfiles.files[0]).stem, locustfiles
 
 
 def _preset_for(values: Mapping[str, Any], catalogue: Catalogue) -> tuple[Scenario | None, str, Path]:

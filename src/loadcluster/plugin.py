@@ -142,6 +142,9 @@ class RunRecorder:
             results.write_junit(self.run_dir, summary)
         except OSError as exc:
             logger.error("could not write the summary in %s: %s: the run has no verdict", self.run_dir, exc.strerror)
+            # What the log shows at the end must say so too: these figures judge nothing.
+            summary["slo"]["verdict"] = Verdict.INCOMPLETE.value
+            summary["incomplete"] = f"the summary could not be written: {exc.strerror}"
             return Verdict.INCOMPLETE
         try:
             if self.started_at is not None:

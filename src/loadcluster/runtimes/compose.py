@@ -31,7 +31,7 @@ from loadcluster.runtimes.image import SOURCE_TREE, ensure_image, prometheus_ima
 from loadcluster.runtimes.logtail import LogTail
 from loadcluster.runtimes.processes import Child, port_is_free, spawn, terminate
 from loadcluster.runtimes.supervision import TARGET_STATS_FILE, Echo, describe_exit
-from loadcluster.stats_api import STATS_PATH, tell_master_lost
+from loadcluster.stats_api import STATS_PATH, read_stats, tell_master_lost
 
 COMPOSE_DIR = SOURCE_TREE / "deploy" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
@@ -171,7 +171,7 @@ class ComposeStack:
         self.monitoring = bool(runtime.values["monitoring"])
         self.scratch = tempfile.TemporaryDirectory(prefix="loadcluster-compose-")
         network = runtime.values.get("network")
-        files = (COMPOSE_FILE, *(() if plan.host or plan.class_hosts else (DEMO_FILE,)))
+        files = (COMPOSE_FILE, *((DEMO_FILE,) if plan.demo_target else ()))
         if network:
             files += (network_override(network, Path(self.scratch.name)),)
         self.project = Project(
@@ -211,6 +211,13 @@ class ComposeStack:
         services = [MASTER, WORKER, EXPORTER, PROMETHEUS, *([GRAFANA] if self.monitoring else []),
                     *([TARGET] if DEMO_FILE in self.project.files else [])]  # fmt: skip
         self.echo(f"starting Compose project {self.project.name}: {', '.join(services)} (worker x{self.plan.workers})")
+        # Containers that die, as Docker sees them (followed from before the first one starts): a
+        # worker's death reaches the master at once.
+        events = Path(self.scratch.name) / "events.log"
+        watch = [*self.docker.client, "events", "--filter", f"label={PROJECT_LABEL}={self.project.name}",
+                 "--filter", "event=die", "--format", DIED_FORMAT]  # fmt: skip
+        self.events = spawn("docker-events", watch, os.environ, events)
+        self.deaths = LogTail(events, "docker")
         up = ["up", "-d", "--no-build", "--scale", f"{WORKER}={self.plan.workers}", *services]
         self.project.run(self.docker, up, "start the stack")
         if TARGET in services:
@@ -218,12 +225,6 @@ class ComposeStack:
         self.master = self.project.containers(self.docker, MASTER)[0]
         log = self.run_dir / "logs" / "master.log"
         self.follower = spawn("master-log", [*self.docker.client, "logs", "-f", self.master], os.environ, log)
-        # Containers that die, as Docker sees them: a worker's death reaches the master at once.
-        events = Path(self.scratch.name) / "events.log"
-        watch = [*self.docker.client, "events", "--filter", f"label={PROJECT_LABEL}={self.project.name}",
-                 "--filter", "event=die", "--format", DIED_FORMAT]  # fmt: skip
-        self.events = spawn("docker-events", watch, os.environ, events)
-        self.deaths = LogTail(events, "docker")
 
     def stats_url(self) -> str | None:
         if self._stats_url is None and self.master:
@@ -254,9 +255,13 @@ class ComposeStack:
             if service != WORKER or code in ("", "0") or self.master_exit_code() is not None:
                 continue
             how = describe_exit(int(code))
-            # A container's host name, which the worker reports as its name, is its short id.
-            told = self._stats_url is not None and tell_master_lost(
-                self._stats_url.removesuffix(STATS_PATH), container[:12], how
+            # A container's host name, which the worker reports as its name, is its short id. Not for the
+            # last one alive: Locust would end the test; it drops the dead one once the restart is in.
+            url = self._stats_url
+            told = (
+                url is not None
+                and _others_alive(url, container[:12])
+                and tell_master_lost(url.removesuffix(STATS_PATH), container[:12], how)
             )
             lines.append(f"WARNING: worker container {container[:12]} died ({how}): "
                          f"{'the master was told; ' if told else ''}Docker restarts it")  # fmt: skip
@@ -308,3 +313,9 @@ class ComposeStack:
             self.docker.run([*self.docker.client, "kill", *workers], check=False)
         self.project.tear_down(self.docker, self.echo)
         self.scratch.cleanup()
+
+
+def _others_alive(stats_url: str, name: str) -> bool:
+    """Whether the master has a live worker besides `name` (a restarted container keeps its name)."""
+    workers = (read_stats(stats_url) or {}).get("workers", [])
+    return any(w["name"] != name and w["state"] != "missing" for w in workers)

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import urllib.request
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from loadcluster.stats_api import STATS_PATH, tell_master_lost
 LOOPBACK = "127.0.0.1"
 TARGET_START_DEADLINE_S = 15.0
 EXIT_GRACE_S = 5.0
+MAX_RESTARTS = 3  # per worker and run
 # Seconds the master keeps serving stats after the run, so a Prometheus scraping every second or two
 # records the final figures.
 EXPORTER_LINGER_S = 3.0
@@ -57,8 +59,8 @@ class LocalStack:
     def __init__(
         self, plan: RunPlan, run_dir: Path, echo: Echo, metrics_port: int | None, access_token: str | None
     ) -> None:
-        self.access_token = access_token  # the children inherit LOADCLUSTER_ACCESS_TOKEN with the environment
         self.plan = plan
+        self.access_token = access_token  # the children inherit LOADCLUSTER_ACCESS_TOKEN with the environment
         self.run_dir = run_dir
         self.logs = run_dir / "logs"
         self.echo = echo
@@ -70,6 +72,7 @@ class LocalStack:
         self.others: list[Child] = []
         self.tails: list[LogTail] = []
         self.worker_env: dict[str, str] = {}
+        self.restarts: Counter[str] = Counter()
 
     def start(self) -> None:
         if self.plan.demo_target:
@@ -135,16 +138,24 @@ class LocalStack:
         for index, worker in enumerate(self.workers):
             code = worker.process.poll()
             # Workers leave with 0 when the master tells them to; any other exit is a death.
-            if code in (None, 0) or self.master_exit_code() is not None:
+            if code in (None, 0) or self.master_exit_code() is not None or self.restarts[worker.name] > MAX_RESTARTS:
                 continue
             how = describe_exit(code)
-            told = tell_master_lost(f"http://{LOOPBACK}:{self.stats_port}", worker.name, how, self.access_token)
-            worker.log.close()
-            self.workers[index] = self._start_worker(worker.name)
-            lines.append(
-                f"WARNING: {worker.name} died ({how}): {'the master was told and ' if told else ''}"
-                f"a new {worker.name} started; see {worker.log_path}"
+            # Not for the last one alive: Locust ends a test whose last worker is lost, and its
+            # replacement would come too late; Locust drops the dead one itself once the new one is in.
+            others_alive = any(w.running for w in self.workers if w is not worker)
+            told = others_alive and tell_master_lost(
+                f"http://{LOOPBACK}:{self.stats_port}", worker.name, how, self.access_token
             )
+            worker.log.close()
+            self.restarts[worker.name] += 1
+            told_line = f"WARNING: {worker.name} died ({how}): {'the master was told and ' if told else ''}"
+            if self.restarts[worker.name] > MAX_RESTARTS:
+                # A worker that cannot stay up is not helped by another try every second.
+                lines.append(f"{told_line}it died {MAX_RESTARTS + 1} times, so it stays down; see {worker.log_path}")
+                continue
+            self.workers[index] = self._start_worker(worker.name)
+            lines.append(f"{told_line}a new {worker.name} started; see {worker.log_path}")
         return lines
 
     def collect(self) -> dict[str, Any] | None:
