@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import signal
 import time
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -396,3 +398,72 @@ def test_served_target_answers_and_stops_on_sigterm(demo_target: DemoTarget) -> 
 
     assert process.wait(timeout=10) == 0
     assert f"demo target listening on {url}" in demo_target.log.read_text()
+
+
+# Requests on one keep-alive connection per endpoint, and the bound on the ones after the first. The
+# bug this guards against stalled EVERY reused-connection response by a delayed ACK (>= 40 ms on
+# Linux; ~0.5 ms fixed), so 10 ms separates the two with a wide margin. A couple of requests may
+# still cross it when the CPUs are busy (the scheduler, not the server: 11-22 ms seen with both
+# cores loaded), so that many are forgiven; the stall would put all of them over.
+_KEEPALIVE_REQUESTS = 20
+_KEEPALIVE_BOUND_MS = 10.0
+_KEEPALIVE_OUTLIERS_ALLOWED = 2
+
+
+def _timed_requests_on_one_connection(
+    url: str, method: str, path: str, headers: dict[str, str], payload: bytes | None
+) -> list[float]:
+    """Milliseconds per request for `_KEEPALIVE_REQUESTS` requests on ONE connection.
+
+    http.client silently reopens a connection the server closed, and a fresh connection does not
+    stall, so the test checks the client port never changes: the requests really shared a socket.
+    """
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=5)
+    timings: list[float] = []
+    client_ports: set[int] = set()
+    try:
+        for _ in range(_KEEPALIVE_REQUESTS):
+            started = time.perf_counter()
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status < 400, (method, path, response.status)
+            assert not response.will_close, f"{method} {path}: the target closed the keep-alive connection"
+            assert connection.sock is not None
+            client_ports.add(connection.sock.getsockname()[1])
+    finally:
+        connection.close()
+    assert len(client_ports) == 1, f"{method} {path}: requests went over {len(client_ports)} connections"
+    return timings
+
+
+def test_reused_keepalive_connections_do_not_stall(demo_target: DemoTarget) -> None:
+    login_request = urllib.request.Request(
+        f"{demo_target.url}/api/v1/auth/login",
+        data=json.dumps({"phone_number": DEMO_PHONES["super_admin"], "password": "testpassword"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login_request, timeout=5) as response:
+        token = json.load(response)["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    json_type = {"Content-Type": "application/json"}
+    # A tiny body, larger authenticated JSON lists and a POST answered 201: the shapes of answer the plans see.
+    endpoints: list[tuple[str, str, dict[str, str], bytes | None]] = [
+        ("GET", "/health", {}, None),
+        ("GET", "/api/v1/customers", bearer, None),
+        ("GET", "/api/v1/policies", bearer, None),
+        ("POST", "/api/v1/support/form", json_type, json.dumps(SUPPORT_FORM).encode()),
+    ]
+
+    # The first request of each connection is left out: it is the one that never stalled.
+    reused = {
+        f"{method} {path}": _timed_requests_on_one_connection(demo_target.url, method, path, headers, payload)[1:]
+        for method, path, headers, payload in endpoints
+    }
+
+    over_bound = {name: [round(ms, 1) for ms in times if ms >= _KEEPALIVE_BOUND_MS] for name, times in reused.items()}
+    assert all(len(slow) <= _KEEPALIVE_OUTLIERS_ALLOWED for slow in over_bound.values()), (
+        f"reused-connection requests at or over {_KEEPALIVE_BOUND_MS} ms: {over_bound}"
+    )
