@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     run = _verb(verbs, Verb.RUN, _run, "run a scenario, or an ad-hoc load, on the runtime chosen by --runtime")
     run.add_argument("user_classes", nargs="*", metavar="USER_CLASS", help="run only these user classes")
     _verb(verbs, Verb.SCENARIOS, _scenarios, "list the scenario catalogue")
-    cmp = _verb(verbs, Verb.COMPARE, _compare, "compare two runs' results; exit 4 on a regression")
+    cmp = _verb(verbs, Verb.COMPARE, _compare, "compare two runs' results; exit 4 on a regression the runs can tell")
     cmp.add_argument("baseline", type=Path, help="run directory (or summary.json) of the baseline")
     cmp.add_argument("current", type=Path, help="run directory (or summary.json) to judge")
     _verb(verbs, Verb.TARGET, _target, "serve the bundled demo target")
@@ -220,15 +220,17 @@ def _scenarios(args: argparse.Namespace) -> ExitCode:
 
 def _compare(args: argparse.Namespace) -> ExitCode:
     tolerances = comparing.parse_tolerances(_values(Verb.COMPARE, args)["compare_tolerance"])
-    changes = comparing.compare(read_summary(args.baseline), read_summary(args.current), tolerances)
+    baseline, current = read_summary(args.baseline), read_summary(args.current)
+    comparing.check_summary(baseline, f"baseline ('{args.baseline}')")
+    comparing.check_summary(current, f"current ('{args.current}')")
+    changes = comparing.compare(baseline, current, tolerances)
+    _say("\n".join(comparing.setup_lines(baseline, current)))
+    _say("")
     _say(comparing.comparison_table(changes))
-    breaches = [c for c in changes if c.breached]
-    if breaches:
-        listed = ", ".join(f"{c.metric} {c.relative_percent:+.1f}%" for c in breaches)
-        _say(f"\nRegression beyond tolerance: {listed}")
-        return ExitCode.REGRESSION
-    _say("\nNo regression beyond tolerance")
-    return ExitCode.OK
+    _say("")
+    _say("\n".join(comparing.verdict_lines(changes)))
+    regressed = any(c.verdict is comparing.Verdict.REGRESSION for c in changes)
+    return ExitCode.REGRESSION if regressed else ExitCode.OK
 
 
 def _target(args: argparse.Namespace) -> ExitCode:
