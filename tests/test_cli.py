@@ -84,8 +84,8 @@ def test_compare_exits_non_zero_on_regression(tmp_path: Path) -> None:
     import json
 
     def run(p95: float) -> Path:
-        figures = {
-            "requests": 10,
+        figures = {  # enough requests for a p95 change to count (compare's evidence rule)
+            "requests": 400,
             "failures": 0,
             "avg_response_ms": 10,
             "p95_response_ms": p95,
