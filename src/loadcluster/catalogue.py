@@ -46,6 +46,9 @@ class Thresholds:
     max_failure_percent: float | None = None
     min_rps: float | None = None
     min_users: int | None = None
+    # The busiest worker's sustained CPU, % of one core (results.py says how it is measured). Unset, a
+    # saturated generator is only a warning; set, it fails the run like any other threshold.
+    max_worker_cpu_percent: float | None = None
 
     def merged(self, overrides: Mapping[str, Any], where: str) -> Thresholds:
         """These thresholds with `overrides` (threshold name -> value, as in the catalogue's `slo`)."""
@@ -321,7 +324,9 @@ def _thresholds(raw: Any, where: _Where) -> dict[str, float | int]:
         if key == "min_users":
             values[key] = _whole(value, where.key(key))
         else:
-            values[key] = _positive(value, where.key(key), maximum=100 if key == "max_failure_percent" else None)
+            # Both are percentages: a share of the requests, a share of one core.
+            percent = key in ("max_failure_percent", "max_worker_cpu_percent")
+            values[key] = _positive(value, where.key(key), maximum=100 if percent else None)
     return values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadcluster import results
 from loadcluster.catalogue import Catalogue
 from loadcluster.units import format_duration
 
@@ -65,14 +66,22 @@ def summary_report(summary: Mapping[str, Any]) -> str:
     peak = f"peak users {users['peak']:,}"
     if users.get("peak_reached_at_s") is not None:
         peak += f" (all running after {users['peak_reached_at_s']}s)"
-    return "\n".join([title, "", endpoints, "", peak, "", slo_report(summary)])
+    lines = [title, "", endpoints, "", peak]
+    if "generator" in summary:  # summaries written before the workers sampled their CPU have none
+        lines.append(results.generator_line(summary["generator"]))
+    return "\n".join([*lines, "", slo_report(summary)])
 
 
 def slo_report(summary: Mapping[str, Any]) -> str:
     checks = summary["slo"]["checks"]
     rows = [[c["description"], c["threshold"], c["actual"], "PASS" if c["passed"] else "FAIL"] for c in checks]
     verdict = summary["slo"]["verdict"]
-    return table(["SLO", "Threshold", "Actual", "Result"], rows) + f"\n\nVerdict: {verdict.upper()}"
+    report = table(["SLO", "Threshold", "Actual", "Result"], rows) + "\n\n"
+    # Right above the verdict, where it is read: a PASSED (or a FAILED) from a saturated generator
+    # judges the generator, not the target.
+    if warning := results.saturation_warning(summary.get("generator") or {}):
+        report += f"WARNING: {warning}.\n"
+    return report + f"Verdict: {verdict.upper()}"
 
 
 def _figures_row(label: str, figures: Mapping[str, Any]) -> list[Any]:

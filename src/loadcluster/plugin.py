@@ -5,7 +5,9 @@ over to Locust's own `main()`.
 On the master it turns the RunPlan into the load shape, logs progress, drains the workers at the end
 so that no request goes uncounted, and writes summary.json, junit.xml, the CSVs and the HTML report
 on every way out: normal end, Ctrl-C or SIGTERM. On workers it shortens how long a worker keeps
-sending load after losing its master.
+sending load after losing its master, and samples the worker's own CPU every second while it runs
+users (Locust reads it only every 10 s, for one log line): the samples ride along with the stats
+reports, and the master's summary says when the generator, not the target, was the bottleneck.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
 import locust.runners
@@ -43,6 +45,9 @@ DEFAULT_MASTER_TIMEOUT_S = 10
 # Workers report every WORKER_REPORT_INTERVAL seconds; allow two reports after the users stopped.
 FINAL_REPORT_GRACE_S = 2 * locust.runners.WORKER_REPORT_INTERVAL + 1
 WORKER_WAIT_AFTER_STOP_ENV = "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"
+# The workers' CPU samples in their stats reports: [[percent of one core, seconds covered], ...].
+CPU_KEY = "loadcluster_cpu"
+CPU_SAMPLE_INTERVAL_S = 1.0
 
 
 class RunRecorder:
@@ -64,6 +69,7 @@ class RunRecorder:
         self.final_report_at: dict[str, float] = {}
         self.results_written = False
         self.summary: dict[str, Any] | None = None
+        self.cpu = results.CpuLedger()
         self._monitor: gevent.Greenlet | None = None
 
     @property
@@ -83,6 +89,8 @@ class RunRecorder:
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         self.workers_seen.add(client_id)
         self.roster.on_report(client_id, data)
+        if CPU_KEY in data and (news := self.cpu.add(self.roster.name(client_id), data[CPU_KEY])):
+            logger.warning("%s", news)  # as it happens, not only in the summary at the end
         if data.get("user_count") == 0:
             self.final_report_at[client_id] = time.time()
 
@@ -132,9 +140,12 @@ class RunRecorder:
             workers_seen=len(self.workers_seen),
             workers_lost=self.roster.lost_as_dicts(),
             completed=self.completed,
+            generator=self.cpu.section(),
         )
         self.results_written = True
         self.summary = summary
+        if warning := results.saturation_warning(summary["generator"]):
+            logger.warning("%s", warning)
         verdict = Verdict(summary["slo"]["verdict"])
         try:
             # The verdict first: it is small, and the reports may not fit where it did.
@@ -222,9 +233,14 @@ def activate_worker() -> None:
     """A worker whose master is gone stops its users within a few seconds, not after Locust's 60 s."""
     silence_s = options.settings(Verb.NODE, {}, os.environ, names=("master_timeout",))["master_timeout"]
 
+    sampler: CpuSampler | None = None
+
     def on_init(environment: Environment, **_kw: Any) -> None:
+        nonlocal sampler
         if isinstance(environment.runner, WorkerRunner):
             gevent.spawn(_stop_when_the_master_is_silent, environment, environment.runner, silence_s)
+            sampler = CpuSampler(environment.runner)
+            gevent.spawn(sampler.run)
 
     def on_test_start(environment: Environment, **_kw: Any) -> None:
         # The stop timeout arrives from the master with the first spawn message. While a worker runs a
@@ -239,11 +255,43 @@ def activate_worker() -> None:
 
     def on_report_to_master(data: dict[str, Any], **_kw: Any) -> None:
         data[NAME_KEY] = name
+        if sampler is not None:
+            data[CPU_KEY] = sampler.take()
 
     locust.runners.MASTER_HEARTBEAT_TIMEOUT = DEFAULT_MASTER_TIMEOUT_S
     events.report_to_master.add_listener(on_report_to_master)
     events.init.add_listener(on_init)
     events.test_start.add_listener(on_test_start)
+
+
+class CpuSampler:
+    """A worker's own CPU, once a second while it runs users, in percent of one core.
+
+    Each sample is the process's CPU time over the wall time since the previous one, so a sampler
+    that a busy event loop wakes late still measures the whole interval, only a longer one (its
+    seconds go with it). A sample counts only when users ran at both its ends: the idle time before
+    the first spawn and after the stop would dilute the figure.
+    """
+
+    def __init__(self, runner: WorkerRunner) -> None:
+        self.runner = runner
+        self.pending: list[results.CpuSample] = []
+
+    def run(self) -> NoReturn:
+        wall, cpu, busy_before = time.monotonic(), time.process_time(), False
+        while True:
+            gevent.sleep(CPU_SAMPLE_INTERVAL_S)
+            now_wall, now_cpu = time.monotonic(), time.process_time()
+            busy = self.runner.state in (STATE_SPAWNING, STATE_RUNNING)
+            if busy and busy_before and now_wall > wall:
+                seconds = now_wall - wall
+                self.pending.append((round(100 * (now_cpu - cpu) / seconds, 1), round(seconds, 3)))
+            wall, cpu, busy_before = now_wall, now_cpu, busy
+
+    def take(self) -> list[results.CpuSample]:
+        """The samples taken since the last report (each report carries only its own)."""
+        taken, self.pending = self.pending, []
+        return taken
 
 
 def _stop_when_the_master_is_silent(environment: Environment, runner: WorkerRunner, silence_s: float) -> None:

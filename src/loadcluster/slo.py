@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -38,19 +38,32 @@ class Check:
         return asdict(self)
 
 
-def evaluate(thresholds: Thresholds, totals: Mapping[str, float], peak_users: int) -> list[Check]:
-    """One Check per threshold that is set; `totals` uses the summary's keys."""
-    rows = [
+def evaluate(
+    thresholds: Thresholds,
+    totals: Mapping[str, float],
+    peak_users: int,
+    *,
+    worker_cpu_percent: float | None = None,
+) -> list[Check]:
+    """One Check per threshold that is set; `totals` uses the summary's keys.
+
+    `worker_cpu_percent` is the busiest worker's sustained CPU (the summary's
+    `generator.sustained_cpu_percent`). When it is unknown (nothing was sampled) the
+    max_worker_cpu_percent check cannot be made and is left out; the summary's `generator.unknown`
+    says why.
+    """
+    rows: list[tuple[str, str, float | None, Callable[[float, float], bool]]] = [
         ("avg_response_ms", "average response time (ms) <", totals["avg_response_ms"], _below),
         ("p95_response_ms", "95th percentile response time (ms) <", totals["p95_response_ms"], _below),
         ("max_failure_percent", "failure rate (%) <", totals["failure_rate_percent"], _below),
         ("min_rps", "throughput (requests/s) >=", totals["rps"], _at_least),
         ("min_users", "peak concurrent users >=", peak_users, _at_least),
+        ("max_worker_cpu_percent", "workers' sustained CPU (% of a core) <", worker_cpu_percent, _below),
     ]
     checks = []
     for name, description, actual, holds in rows:
         threshold = getattr(thresholds, name)
-        if threshold is not None:
+        if threshold is not None and actual is not None:
             checks.append(Check(name, description, float(threshold), float(actual), holds(actual, threshold)))
     return checks
 
