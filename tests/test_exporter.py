@@ -3,20 +3,26 @@ Prometheus (Debian's package; CI installs it)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import random
+import re
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REPO, loadcluster
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from loadcluster.errors import RunFailed
-from loadcluster.exporter import BUCKETS_S, MasterCollector, histogram_buckets
+from loadcluster.exporter import BUCKETS_S, MasterCollector, _BucketIndex, histogram_buckets, metrics_app
 from loadcluster.runtimes.processes import free_port, spawn, terminate, wait_for_port
 
 DOCUMENT = json.loads((REPO / "tests" / "data" / "master_stats.json").read_text())
@@ -140,6 +146,159 @@ def test_bucket_edges() -> None:
         ("0.1", 1),
         ("0.15", 1),
     ]
+
+
+def test_bucket_keys_are_remembered_up_to_a_bound() -> None:
+    index = _BucketIndex(limit=2)
+    assert [index[ms] for ms in ("0", "1", "2", "100", "101", "60000", "60001")] == [0, 0, 1, 7, 8, 26, 27]
+    assert len(index) == 2  # the rest were worked out each time, and still right
+
+
+def awkward_document() -> dict[str, Any]:
+    """The checked-in document and what the writers must get right beyond it: label values to escape,
+    an endpoint without requests, keys out of order, on bucket edges and past 60 s, no stage."""
+    document = json.loads(json.dumps(DOCUMENT))
+    document["run"].update(stage=None, run_id='run "quoted" \\ back\nslash')
+    document["entries"] += [
+        {"method": "GET", "name": 'a"b\\c\nd', "requests": 0, "failures": 0, "response_time_sum_ms": 0,
+         "response_times": {}},
+        {"method": "", "name": "/big", "requests": 4_000_007, "failures": 0, "response_time_sum_ms": 1.5e12,
+         "response_times": {"61000": 3, "0": 4_000_000, "60000": 1, "2": 2, "3": 1, "75": 0}},
+    ]  # fmt: skip
+    return document
+
+
+def random_document(endpoints: int, seed: int) -> dict[str, Any]:
+    """Endpoints with random Locust-rounded keys and counts, in random order."""
+    rng = random.Random(seed)
+    document = json.loads(json.dumps(DOCUMENT))
+    keys = [*range(100), *range(100, 1000, 10), *range(1000, 10000, 100), *range(10000, 120001, 1000)]
+    document["entries"] = [
+        {"method": rng.choice(["GET", "POST"]), "name": f"/api/{index}/[id]", "requests": rng.randint(0, 10**9),
+         "failures": rng.randint(0, 10), "response_time_sum_ms": rng.uniform(0, 1e9),
+         "response_times": {str(ms): rng.randint(1, 10**7) for ms in rng.sample(keys, rng.randint(0, 300))}}
+        for index in range(endpoints)
+    ]  # fmt: skip
+    return document
+
+
+def without_scrape_duration(text: bytes) -> bytes:
+    """The exposition without the one value that differs between two scrapes."""
+    return re.sub(rb"(loadcluster_exporter_scrape_duration_seconds\{[^}]*\}) \S+", rb"\1 X", text)
+
+
+@pytest.mark.parametrize(
+    "document", [DOCUMENT, awkward_document(), random_document(50, seed=1)], ids=["checked-in", "awkward", "random"]
+)
+@pytest.mark.parametrize(
+    "openmetrics, library", [(False, generate_latest), (True, generate_openmetrics)], ids=["text", "openmetrics"]
+)
+def test_the_scrape_writes_what_prometheus_client_writes(
+    document: dict[str, Any], openmetrics: bool, library: Callable[[CollectorRegistry], bytes]
+) -> None:
+    """The collector writes a scrape's text itself (fast); prometheus_client's encoders over the same
+    collector's families are the reference, byte for byte."""
+    collector = MasterCollector("http://master:8090", read=lambda _url: document)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert without_scrape_duration(collector.exposition(openmetrics)) == without_scrape_duration(library(registry))
+
+
+def test_the_histogram_holds_every_count_at_or_below_each_bound() -> None:
+    """Every series of the scrape, parsed, against a histogram worked out here key by key: the counts of
+    the keys at or below each bound. 32 series an endpoint (docs/metrics.md's cardinality budget)."""
+    document = awkward_document()
+    text = MasterCollector("http://master:8090", read=lambda _url: document).exposition(openmetrics=True).decode()
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    run = ("run_id", document["run"]["run_id"])
+    for entry in document["entries"]:
+        labels = (("endpoint", entry["name"]), ("method", entry["method"]), run)
+        times = {int(ms): count for ms, count in entry["response_times"].items()}
+        expected = {
+            ("loadcluster_requests_total", labels): entry["requests"],
+            ("loadcluster_request_failures_total", labels): entry["failures"],
+            ("loadcluster_response_time_seconds_count", labels): sum(times.values()),
+            ("loadcluster_response_time_seconds_sum", labels): entry["response_time_sum_ms"] / 1000,
+            **{
+                ("loadcluster_response_time_seconds_bucket", tuple(sorted((*labels, ("le", le))))): sum(
+                    count for ms, count in times.items() if ms <= bound * 1000
+                )
+                for le, bound in [*((str(bound), bound) for bound in BUCKETS_S), ("+Inf", float("inf"))]
+            },
+        }
+        assert {key: samples[key] for key in samples if set(labels) <= set(key[1])} == pytest.approx(expected)
+        assert len(expected) == 32
+    assert {dict(key[1])["run_id"] for key in samples} == {document["run"]["run_id"]}
+
+
+PROMETHEUS_SCRAPE = {
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/metrics",
+    "QUERY_STRING": "",
+    # What Prometheus 2.x sends: OpenMetrics first, and gzip.
+    "HTTP_ACCEPT": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "HTTP_ACCEPT_ENCODING": "gzip",
+}
+
+
+def get(app: Callable[..., Any], **environ: str) -> tuple[str, dict[str, str], bytes]:
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        answer.update(status=status, headers=dict(headers))
+
+    body = b"".join(app({**PROMETHEUS_SCRAPE, **environ}, start_response))
+    return answer["status"], answer["headers"], body
+
+
+def test_the_app_answers_prometheus_in_openmetrics_gzipped() -> None:
+    collector = MasterCollector("http://master:8090", read=lambda _url: DOCUMENT)
+    status, headers, body = get(metrics_app(collector))
+    assert status == "200 OK"
+    assert headers == {
+        "Content-Type": "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
+        "Content-Encoding": "gzip",
+    }
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert without_scrape_duration(gzip.decompress(body)) == without_scrape_duration(generate_openmetrics(registry))
+
+    status, headers, body = get(metrics_app(collector), HTTP_ACCEPT="", HTTP_ACCEPT_ENCODING="")  # curl
+    assert headers == {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+    assert without_scrape_duration(body) == without_scrape_duration(generate_latest(registry))
+
+
+def test_the_app_leaves_what_it_does_not_write_itself_to_prometheus_client() -> None:
+    collector = MasterCollector("http://master:8090", read=lambda _url: DOCUMENT)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    app = metrics_app(collector)
+    status, headers, body = get(app, HTTP_ACCEPT="text/plain;version=1.0.0;escaping=allow-utf-8")
+    assert status == "200 OK"
+    assert headers["Content-Type"] == "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+    expected = generate_latest(registry, escaping="allow-utf-8")
+    assert without_scrape_duration(gzip.decompress(body)) == without_scrape_duration(expected)
+    assert get(app, REQUEST_METHOD="POST")[0] == "405 Method Not Allowed"
+
+
+def test_the_app_answers_503_when_the_master_cannot_be_read_and_401_without_the_token() -> None:
+    def unreachable(_url: str) -> dict[str, Any]:
+        raise ConnectionRefusedError("connection refused")
+
+    collector = MasterCollector("http://master:8090", read=unreachable)
+    status, _, body = get(metrics_app(collector))
+    assert status == "503 Service Unavailable"
+    assert body.startswith(b"cannot read the master at http://master:8090/stats")
+    assert collector.scrape_errors == 1
+
+    app = metrics_app(MasterCollector("http://master:8090", read=lambda _url: DOCUMENT), token="s3cret")
+    assert get(app)[0] == "401 Unauthorized"
+    assert get(app, HTTP_AUTHORIZATION="Bearer s3cret")[0] == "200 OK"
 
 
 def bucket_bounds(seconds: float) -> tuple[float, float]:
