@@ -19,6 +19,10 @@ COUNT_PATH = "/_count"
 def handler_counting_into(counts: Counter[str], lock: threading.Lock) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real API does
+        # Headers and body in one send, and no Nagle: otherwise a reused connection waits ~40 ms for
+        # the client's delayed ACK before the body goes, and every latency a test reads is inflated.
+        wbufsize = 64 * 1024
+        disable_nagle_algorithm = True
 
         def answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
