@@ -73,7 +73,10 @@ def run_node(role: Role) -> None:
         sys.argv = master_argv(plan, os.environ)
         plugin.activate_master(plan)
     else:
+        from loadcluster.worker_tuning import tune_worker
+
         sys.argv = worker_argv(os.environ)
+        tune_worker()
         plugin.activate_worker()
     from locust.main import main
 

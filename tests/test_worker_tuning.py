@@ -1,0 +1,149 @@
+"""A tuned worker is the same worker to a user's code: cookies work, every request is counted.
+
+The jar's shortcut is checked against the standard CookieJar on the same exchanges (no Locust, no
+network); the end-to-end test runs real workers against a 127.0.0.1 server that sets a session cookie
+and refuses requests without it.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import urllib.request
+from collections.abc import Iterator
+from email.message import Message
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from conftest import loadcluster
+from own_plan import only_summary
+
+from loadcluster.worker_tuning import QuickCookieJar
+
+URL = "http://shop.test/cart"
+
+
+class _Response:
+    """What a jar reads of a response: its headers, through info()."""
+
+    def __init__(self, *set_cookies: str) -> None:
+        self.headers = Message()
+        for value in set_cookies:
+            self.headers["Set-Cookie"] = value
+
+    def info(self) -> Message:
+        return self.headers
+
+
+def _exchanges(jar: CookieJar, responses: list[_Response]) -> list[str | None]:
+    """The Cookie header sent with each request, each followed by its response."""
+    sent = []
+    for response in responses:
+        request = urllib.request.Request(URL)
+        jar.add_cookie_header(request)
+        sent.append(request.get_header("Cookie"))
+        jar.extract_cookies(response, request)  # type: ignore[arg-type]
+    return sent
+
+
+@pytest.mark.parametrize(
+    "responses",
+    [
+        [_Response(), _Response(), _Response()],
+        [_Response(), _Response("session=abc; Path=/"), _Response(), _Response("session=def; Path=/"), _Response()],
+        [_Response("a=1; Path=/"), _Response("b=2; Path=/cart"), _Response()],
+        [_Response("gone=1; Path=/"), _Response("gone=1; Path=/; Max-Age=0"), _Response()],
+        [_Response("other=1; Domain=elsewhere.test; Path=/"), _Response()],
+    ],
+    ids=["never-a-cookie", "session-replaced", "two-paths", "expired", "refused-domain"],
+)
+def test_quick_jar_sends_what_the_standard_jar_sends(responses: list[_Response]) -> None:
+    assert _exchanges(QuickCookieJar(), responses) == _exchanges(CookieJar(), responses)
+
+
+class _SessionServer:
+    """POST /login sets a session cookie; GET /orders answers 401 without it. Counts both."""
+
+    def __init__(self) -> None:
+        self.counts = {"login": 0, "orders": 0, "refused": 0}
+        self._lock = threading.Lock()
+        counts, lock = self.counts, self._lock
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 64 * 1024
+            disable_nagle_algorithm = True
+
+            def reply(self, status: int, *headers: tuple[str, str]) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                for name, value in (*headers, ("Content-Length", "0")):
+                    self.send_header(name, value)
+                self.end_headers()
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                with lock:
+                    counts["login"] += 1
+                self.reply(200, ("Set-Cookie", "session=s3cret; Path=/"))
+
+            def do_GET(self) -> None:  # noqa: N802
+                allowed = "session=s3cret" in (self.headers.get("Cookie") or "")
+                with lock:
+                    counts["orders" if allowed else "refused"] += 1
+                self.reply(200 if allowed else 401)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def session_server() -> Iterator[_SessionServer]:
+    server = _SessionServer()
+    yield server
+    server.close()
+
+
+LOGIN_PLAN = """\
+from locust import FastHttpUser, constant, task
+
+
+class Shopper(FastHttpUser):
+    wait_time = constant(0.05)
+
+    def on_start(self):
+        self.client.post("/login")
+
+    @task
+    def orders(self):
+        # The jar must be the tuned one (the tuning is active), and hold the session cookie.
+        with self.client.get("/orders", catch_response=True) as response:
+            if type(self.client.cookiejar).__name__ != "QuickCookieJar":
+                response.failure("the worker's cookie jar is not loadcluster's")
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.xdist_group("heavy")
+def test_a_session_cookie_works_on_tuned_workers(
+    tmp_path: Path, session_server: _SessionServer, results_dir: Path
+) -> None:
+    plan = tmp_path / "login.py"
+    plan.write_text(LOGIN_PLAN)
+    done = loadcluster(
+        "run", "--locustfile", str(plan), "--host", session_server.url, "--users", "4", "--spawn-rate", "4",
+        "--duration", "3s", "--workers", "2", "--stop-timeout", "1", "--results", str(results_dir),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    totals = only_summary(results_dir)["totals"]
+    assert session_server.counts["refused"] == 0 and totals["failures"] == 0
+    assert session_server.counts["login"] == 4 and session_server.counts["orders"] > 0
+    assert totals["requests"] == session_server.counts["login"] + session_server.counts["orders"]
