@@ -10,6 +10,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BASELINE ?=
 CURRENT ?=
+QUICK ?=
 AIRGAP_BASE := loadcluster/base:bookworm
 
 # Each variable below is a row of the option table (src/loadcluster/options.py), which holds its
@@ -78,8 +79,8 @@ test: install-dev lint ## lint, type-check and run the whole test suite (Compose
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install-dev ## ruff and mypy
-	$(BIN)/ruff check src tests locust
-	$(BIN)/ruff format --check src tests locust
+	$(BIN)/ruff check src tests locust bench
+	$(BIN)/ruff format --check src tests locust bench
 	$(BIN)/mypy src
 
 scenarios: install ## the scenario catalogue as a table
@@ -139,8 +140,8 @@ up: install docker-check ## interactive stack on Compose: demo target, workers, 
 down: install docker-check ## remove the interactive stack
 	$(BIN)/loadcluster down
 
-bench: install ## benchmarks (run alone on the machine): exporter scrape cost, 100 endpoints vs 1
-	$(BIN)/python bench/exporter_scrape.py
+bench: install ## benchmarks, run alone (a few minutes; needs nginx and wrk): results/bench-*/bench.md; QUICK=1 for a smoke run
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 clean: ## remove the virtualenv, caches and results
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache results
