@@ -703,6 +703,9 @@ def test_monitoring_resources_carry_the_repositorys_files() -> None:
     }
     pod_monitor = render(CI["podmonitor"]).kind("PodMonitor")[0]["spec"]
     assert pod_monitor["podMetricsEndpoints"][0]["port"] == "metrics"
+    # The exporter's `endpoint` label must win over the Operator's (the port name).
+    assert monitor["endpoints"][0]["honorLabels"] is True
+    assert pod_monitor["podMetricsEndpoints"][0]["honorLabels"] is True
     assert not [m for m in render().manifests if m["kind"] in CRD_KINDS]
 
 
