@@ -271,6 +271,16 @@ def test_an_unfinished_run_and_a_summary_without_setup_are_said() -> None:
     assert "The baseline summary records no run setup: whether the runs are comparable is unknown" in lines
 
 
+def test_a_saturated_generator_is_a_warning_for_that_run_only() -> None:
+    saturated = summary() | {"generator": {"saturated": True, "sustained_cpu_percent": 97.5}}
+    unknown = summary() | {"generator": {"saturated": None, "sustained_cpu_percent": None}}
+    lines = setup_lines(unknown, saturated)
+    assert [line for line in lines if "saturated" in line] == [
+        "warning: the current run's load generator was saturated (busiest worker 97.5 % of a core): "
+        "its latencies are the generator's"
+    ]
+
+
 # --- bad input -----------------------------------------------------------------------------------
 def test_bad_tolerances_are_named() -> None:
     with pytest.raises(ConfigError, match="unknown metric 'p59'.*did you mean 'p99'"):

@@ -408,7 +408,21 @@ def setup_lines(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list
         lines.append("Differences between the runs:")
         lines += [f"  {d.line}" for d in found]
     lines += unfinished_runs(baseline, current)
+    lines += saturated_generators(baseline, current)
     return lines
+
+
+def saturated_generators(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """A warning per run whose load generator was CPU-bound: its latencies measured the workers."""
+    warnings = []
+    for which, summary in (("baseline", baseline), ("current", current)):
+        generator = summary.get("generator") or {}
+        if generator.get("saturated"):
+            warnings.append(
+                f"warning: the {which} run's load generator was saturated (busiest worker "
+                f"{generator.get('sustained_cpu_percent')} % of a core): its latencies are the generator's"
+            )
+    return warnings
 
 
 def _described(summary: Mapping[str, Any]) -> str:
