@@ -48,6 +48,9 @@ WORKER_WAIT_AFTER_STOP_ENV = "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_S
 # The workers' CPU samples in their stats reports: [[percent of one core, seconds covered], ...].
 CPU_KEY = "loadcluster_cpu"
 CPU_SAMPLE_INTERVAL_S = 1.0
+# How often the master looks for the last worker's users when Locust stopped waiting for them: the same
+# poll Locust itself uses while it waits, so the time to peak has the same 10 ms resolution either way.
+PEAK_POLL_S = 0.01
 
 
 class RunRecorder:
@@ -71,6 +74,7 @@ class RunRecorder:
         self.summary: dict[str, Any] | None = None
         self.cpu = results.CpuLedger()
         self._monitor: gevent.Greenlet | None = None
+        self._peak_watch: gevent.Greenlet | None = None
 
     @property
     def runner(self) -> MasterRunner:
@@ -85,6 +89,36 @@ class RunRecorder:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.reports.start()
         self._monitor = gevent.spawn(self._monitor_loop, self.progress_interval_s)
+
+    def on_spawning_complete(self, target_users: int) -> None:
+        """The time to peak, to within Locust's own 10 ms poll.
+
+        Locust's master fires `spawning_complete` (with the ramp's target) once the ramp's last spawn
+        message is out and the workers' reported users add up to the target, or after waiting 1 s for
+        those reports. In the first case this moment is the time to peak. In the second (workers slower
+        than the dispatch, as on a starved machine) the count is still short: a 10 ms poll finds the
+        moment the last worker's report lands. A ramp to a lower stage is not the peak and starts no poll.
+        """
+        if self.peak_reached_at_s is not None or self.started_at is None:
+            return
+        if self._note_peak_if_reached() or target_users < self.plan.users or self._peak_watch is not None:
+            return
+        self._peak_watch = gevent.spawn(self._watch_for_peak)
+
+    def _note_peak_if_reached(self) -> bool:
+        users = self.runner.user_count
+        self.peak_users = max(self.peak_users, users)
+        if users < self.plan.users:
+            return False
+        elapsed = time.time() - (self.started_at or time.time())
+        self.peak_reached_at_s = round(elapsed, 2)
+        logger.info("all %d users running after %.2fs", users, elapsed)
+        return True
+
+    def _watch_for_peak(self) -> None:
+        # Only while users run: a stop (or a run that never gets all its workers) ends the watch.
+        while self.runner.state in (STATE_SPAWNING, STATE_RUNNING) and not self._note_peak_if_reached():
+            gevent.sleep(PEAK_POLL_S)
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         self.workers_seen.add(client_id)
@@ -126,8 +160,9 @@ class RunRecorder:
     def write_results(self) -> Verdict:
         if self.runner.state in (STATE_SPAWNING, STATE_RUNNING):
             self.drain()
-        if self._monitor is not None:
-            self._monitor.kill(block=False)
+        for greenlet in (self._monitor, self._peak_watch):
+            if greenlet is not None:
+                greenlet.kill(block=False)
         now = time.time()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         summary = results.summarize(
@@ -167,7 +202,11 @@ class RunRecorder:
 
     # --- progress -----------------------------------------------------------------------------
     def _monitor_loop(self, log_interval_s: float) -> None:
-        """Sample users every second (peak, time to peak); log a progress line every interval."""
+        """Sample users every second (the peak); log a progress line every interval.
+
+        The time to peak is not taken here: at one sample a second it would be late by up to a second,
+        which on a ramp of a few seconds is more than the tolerance it is judged by (on_spawning_complete).
+        """
         last_log = 0.0
         while True:
             gevent.sleep(1)
@@ -176,9 +215,6 @@ class RunRecorder:
             self.roster.check_missing(self.started_at)
             if users > self.peak_users:
                 self.peak_users = users
-            if self.peak_reached_at_s is None and users >= self.plan.users:
-                self.peak_reached_at_s = round(elapsed, 1)
-                logger.info("all %d users running after %.1fs", users, elapsed)
             if elapsed - last_log >= log_interval_s:
                 last_log = elapsed
                 logger.info(self._progress_line(elapsed, users))
@@ -328,6 +364,7 @@ def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     gevent.signal_handler(signal.SIGTERM, _on_sigterm, recorder, shape)
     environment.events.test_start.add_listener(lambda **_: recorder.on_test_start())
     environment.events.test_start.add_listener(lambda **_: setattr(view, "started_at", recorder.started_at))
+    environment.events.spawning_complete.add_listener(lambda user_count, **_: recorder.on_spawning_complete(user_count))
     view.lose_worker = lambda name, how: recorder.roster.lose(name, how, recorder.started_at)
     view.worker_name = recorder.roster.name
     start_stats_server(environment, view, _stats_bind(node), node["stats_port"], node["access_token"])
