@@ -8,6 +8,8 @@ and refuses requests without it.
 from __future__ import annotations
 
 import http.server
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -60,6 +62,26 @@ def _exchanges(jar: CookieJar, responses: list[_Response]) -> list[str | None]:
 )
 def test_quick_jar_sends_what_the_standard_jar_sends(responses: list[_Response]) -> None:
     assert _exchanges(QuickCookieJar(), responses) == _exchanges(CookieJar(), responses)
+
+
+PARSER_DEFAULTS_CHECK = """
+import locust.argument_parser as parser
+original = parser.default_args_dict
+from loadcluster.worker_tuning import tune_worker
+tune_worker()
+first = parser.default_args_dict()
+assert parser.default_args_dict is not original, "not replaced"
+assert first == original(), "different defaults"
+first["host"] = "changed"
+assert parser.default_args_dict()["host"] != "changed", "callers share one dict"
+print("ok")
+"""
+
+
+def test_the_spawn_time_parser_defaults_are_computed_once_and_unchanged() -> None:
+    """In a child process: importing Locust patches this one with gevent."""
+    done = subprocess.run([sys.executable, "-c", PARSER_DEFAULTS_CHECK], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 class _SessionServer:
