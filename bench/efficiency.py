@@ -8,13 +8,16 @@ the window over CPU-seconds in the window: the same ratio whatever else shares t
 runs alternate and the medians are compared. After each loadcluster run its summary's total is checked
 against nginx's count of the run's requests: a faster worker that loses requests does not count.
 
-`python bench/efficiency.py [--quick] [--json PATH]`
+`python bench/efficiency.py [--quick] [--json PATH]`; with LOADCLUSTER_BENCH_BASELINE_BIN=DIR, the
+loadcluster installed in DIR (another build) runs in the same alternation.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -59,8 +62,10 @@ def bare_locust(target: Nginx, users: int, run_s: float, _results: Path) -> subp
     )
 
 
-def loadcluster(target: Nginx, users: int, run_s: float, results: Path) -> subprocess.Popen[bytes]:
-    command = [str(VENV_BIN / "loadcluster"), "run", "--runtime", "local", "--locustfile", str(PLAN),
+def loadcluster(
+    target: Nginx, users: int, run_s: float, results: Path, bin_dir: Path = VENV_BIN
+) -> subprocess.Popen[bytes]:
+    command = [str(bin_dir / "loadcluster"), "run", "--runtime", "local", "--locustfile", str(PLAN),
                "--host", target.url, "--users", str(users), "--spawn-rate", str(users), "--workers", str(WORKERS),
                "--duration", f"{run_s:.0f}s", "--stop-timeout", "1", "--results", str(results)]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -77,6 +82,10 @@ GENERATORS: dict[str, Callable[[Nginx, int, float, Path], subprocess.Popen[bytes
     "locust": bare_locust,
     "wrk": wrk,
 }
+# Another build to compare with, in the same alternation: the bin directory of a virtualenv where an
+# older loadcluster is installed (e.g. a `git worktree` of an earlier commit with its own .venv).
+if baseline := os.environ.get("LOADCLUSTER_BENCH_BASELINE_BIN"):
+    GENERATORS["loadcluster-baseline"] = functools.partial(loadcluster, bin_dir=Path(baseline))
 
 
 def measure_once(name: str, target: Nginx, users: int, window_s: float) -> dict[str, Any]:
@@ -112,7 +121,7 @@ def measure_once(name: str, target: Nginx, users: int, window_s: float) -> dict[
             "requests_per_cpu_second": round(requests / cpu, 1),
             "processes": len(cpu_before),
         }
-        if name == "loadcluster":
+        if name.startswith("loadcluster"):
             figures["exact"] = _exact(Path(results), target.served() - served_before)
         return figures
 
@@ -142,7 +151,7 @@ def measure(runs: int, window_s: float, users: int, with_wrk: bool) -> dict[str,
         "median_requests_per_cpu_second": medians,
         "loadcluster_vs_locust": round(medians["loadcluster"] / medians["locust"], 3),
         **({"wrk_vs_locust": round(medians["wrk"] / medians["locust"], 1)} if "wrk" in medians else {}),
-        "exact": all(s["exact"]["ok"] for s in samples["loadcluster"]),
+        "exact": all(s["exact"]["ok"] for name in names if name.startswith("loadcluster") for s in samples[name]),
         "samples": samples,
     }
 
