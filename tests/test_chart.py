@@ -406,6 +406,7 @@ def test_master_is_one_attempt_that_ends_with_the_verdict(default: Rendered) -> 
     assert env["LOADCLUSTER_RESULTS"] == "/opt/loadcluster/results"
     assert (env["LOADCLUSTER_MASTER_BIND_HOST"], env["LOADCLUSTER_MASTER_PORT"]) == ("*", "5557")
     assert (env["LOADCLUSTER_STATS_PORT"], env["LOADCLUSTER_STATS_LINGER"]) == ("8090", "30")
+    assert env["LOADCLUSTER_NODE_RUNTIME"] == "kubernetes"  # in the summary, for `compare`
     assert env["LOADCLUSTER_EXPECT_WORKERS_WAIT"] == "300"
     assert set(env) <= {o.env for o in options.OPTIONS}, "every variable is one of loadcluster's options"
 

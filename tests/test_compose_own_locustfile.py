@@ -99,6 +99,7 @@ def assert_counted(done: subprocess.CompletedProcess[str], results: Path, shop: 
     assert set(counts) == PATHS, counts
     assert endpoints(summary) == ENDPOINTS
     assert summary["run"]["host"] == SHOP_URL
+    assert summary["run"]["runtime"] == "compose"
     assert leftovers(project_of(output)) == []
     return summary
 

@@ -34,6 +34,7 @@ def test_single_file_ad_hoc_with_host(tmp_path: Path, counting_server: CountingS
     assert code == 0, out
     summary = only_summary(results_dir)
     assert summary["run"]["suite"] == "shop" and summary["run"]["scenario"] == "custom"
+    assert summary["run"]["runtime"] == "local"  # `compare` tells runs on different runtimes apart
     assert summary["totals"]["requests"] == counting_server.total() > 0
     assert endpoints(summary) == ENDPOINTS
     assert (results_dir / "latest" / "summary.json").is_file()

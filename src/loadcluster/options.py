@@ -360,6 +360,12 @@ OPTIONS: tuple[Option, ...] = (
         "worker_name", "a worker's name in the stats and the summary (default: its host name)", (Verb.NODE,), flag=None
     ),
     Option(
+        "node_runtime",
+        "where the nodes run, recorded in the summary: local, compose or kubernetes (each runtime sets it)",
+        (Verb.NODE,),
+        flag=None,
+    ),
+    Option(
         "results_configmap",
         "in a Kubernetes pod: also publish the results as this ConfigMap (see results_configmap.py)",
         (Verb.NODE,),

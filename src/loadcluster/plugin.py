@@ -56,8 +56,16 @@ PEAK_POLL_S = 0.01
 class RunRecorder:
     """Master-side state of one run, from the first spawn to the written results."""
 
-    def __init__(self, environment: Environment, plan: RunPlan, run_dir: Path, progress_interval_s: float) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        plan: RunPlan,
+        run_dir: Path,
+        progress_interval_s: float,
+        runtime: str | None = None,
+    ) -> None:
         self.environment = environment
+        self.runtime = runtime  # recorded in the summary: local, compose, kubernetes, or unknown (None)
         self.progress_interval_s = progress_interval_s
         self.plan = plan
         self.run_dir = run_dir
@@ -176,6 +184,7 @@ class RunRecorder:
             workers_lost=self.roster.lost_as_dicts(),
             completed=self.completed,
             generator=self.cpu.section(),
+            runtime=self.runtime,
         )
         self.results_written = True
         self.summary = summary
@@ -356,7 +365,7 @@ def activate_master(plan: RunPlan) -> None:
 
 def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     node = options.settings(Verb.NODE, {}, os.environ)
-    recorder = RunRecorder(environment, plan, _run_dir(plan, node), node["progress_interval"])
+    recorder = RunRecorder(environment, plan, _run_dir(plan, node), node["progress_interval"], node["node_runtime"])
     view = RunView(plan, run_id=recorder.run_dir.name)
     shape = PlanShape(plan, on_finish=recorder.finish, on_stage=lambda stage: view.enter_stage(stage.name))
     shape.runner = environment.runner

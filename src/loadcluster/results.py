@@ -74,6 +74,7 @@ def summarize(
     completed: bool,
     workers_lost: list[dict[str, Any]] | None = None,
     incomplete: str | None = None,
+    runtime: str | None = None,
     generator: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`generator`: the section `generator_section` made of the workers' CPU samples (None: not measured)."""
@@ -103,6 +104,7 @@ def summarize(
             "stages": [stage.__dict__ for stage in plan.stages],
             "started_at": _iso(started_at),
             "ended_at": _iso(ended_at),
+            **({"runtime": runtime} if runtime else {}),
         },
         "totals": totals,
         "users": {
@@ -130,7 +132,14 @@ def summarize(
 
 
 def summarize_stats_document(
-    document: Mapping[str, Any], plan: RunPlan, *, peak_users: int, ended_at: float, reason: str, interrupted: bool
+    document: Mapping[str, Any],
+    plan: RunPlan,
+    *,
+    peak_users: int,
+    ended_at: float,
+    reason: str,
+    interrupted: bool,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """A summary from the last stats document the master served, when the master could not write one:
     it died (verdict incomplete), or was stopped before it could (interrupted). The figures are up to
@@ -149,6 +158,7 @@ def summarize_stats_document(
         workers_seen=workers,
         completed=False,
         incomplete=None if interrupted else reason,
+        runtime=runtime,
         # The stats document carries Locust's own 10 s CPU readings, not the workers' samples: saying
         # "not saturated" from it would be a guess.
         generator=generator_section(

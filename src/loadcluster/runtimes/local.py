@@ -101,6 +101,7 @@ class LocalStack:
         master_port = str(free_port())
         master_env = self._env(
             plan=self.plan.to_document(),
+            node_runtime=RuntimeName.LOCAL.value,
             master_bind_host=LOOPBACK,
             master_port=master_port,
             stats_port=str(self.stats_port),

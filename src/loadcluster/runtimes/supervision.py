@@ -92,7 +92,7 @@ def supervise(runtime: Runtime, plan: RunPlan, echo: Echo) -> RunResult:
         finally:
             stack.tear_down()
     if not (run_dir / results.SUMMARY_FILE).is_file():
-        _writing(run_dir, lambda: _write_for_the_master(watch, plan, run_dir, echo))
+        _writing(run_dir, lambda: _write_for_the_master(watch, plan, run_dir, echo, runtime.name))
     _link_latest(run_dir)
     return RunResult(run_dir, results.read_summary(run_dir), target_stats)
 
@@ -140,7 +140,7 @@ def _watch(stack: Stack, plan: RunPlan, interrupts: Interrupts, echo: Echo) -> W
     return watched
 
 
-def _write_for_the_master(watched: Watched, plan: RunPlan, run_dir: Path, echo: Echo) -> None:
+def _write_for_the_master(watched: Watched, plan: RunPlan, run_dir: Path, echo: Echo, runtime: str) -> None:
     """The master wrote no summary: interrupted before it could (verdict interrupted), or dead
     (verdict incomplete, one line saying how). Either way the summary holds the last figures it served."""
     started = watched.last_document is not None and watched.last_document["run"].get("started_at") is not None
@@ -159,7 +159,7 @@ def _write_for_the_master(watched: Watched, plan: RunPlan, run_dir: Path, echo: 
     document = watched.last_document or {"run": {"started_at": None}, "entries": [], "workers": []}
     summary = results.summarize_stats_document(
         document, plan, peak_users=watched.peak_users, ended_at=watched.ended_at, reason=reason,
-        interrupted=watched.interrupted,
+        interrupted=watched.interrupted, runtime=runtime,
     )  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
     results.write_summary(run_dir, summary)
