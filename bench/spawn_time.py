@@ -3,31 +3,33 @@ against the ideal, for 2, 4 and 8 local workers and 8 Compose workers; and what 
 
 Every run is the real CLI (`loadcluster run`) with a tiny FastHttpUser locustfile whose users wait 1 s
 between requests, so that the generator is not saturated while it spawns, against nginx serving a
-small JSON document: on 127.0.0.1 for the local runtime; for Compose, the same nginx binary started in
-the network namespace of a placeholder container of this script's own on a Docker network of its own
-(reached there as `target`), since containers cannot reach this machine's loopback. Load goes nowhere
-else; every run is bounded in time (12 s of load, a timeout on the whole command) and stops by itself.
+small JSON document: common.nginx() on 127.0.0.1 for the local runtime; for Compose, the same nginx
+configuration started in the network namespace of a placeholder container of this script's own on a
+Docker network of its own (reached there as `target`), since containers cannot reach this machine's
+loopback. Load goes nowhere else; every run is bounded in time (12 s of load, a timeout on the whole
+command) and stops by itself.
 
 Two ideals, both in the JSON. Locust's master deals floor(rate) users a second, the first batch at
 once and none after the last (locust/dispatch.py), so N users at rate r from none are all sent after
 (ceil(N/r) - 1) s: the dispatch ideal, which only the workers' own spawning time adds to. A linear ramp
 of N users at r/s takes N/r s: the ideal a person reading "spawn rate" has in mind. Ratios are to both.
 
-Where the time goes, measured beside the runs:
-- `worker_costs`: what a worker spends on one spawn message, in a process of its own on an idle loop:
-  creating 25 users (its share of a 200/s step over 8 workers) and the option filtering Locust 2.47's
-  WorkerRunner does on every spawn message, which rebuilds Locust's whole argument parser once per
-  option the master sent (`k not in argument_parser.default_args_dict()` inside a comprehension).
-- `*_cached_parser` rows: the same runs with a locustfile that caches `default_args_dict()` (its
-  result is the same for the life of the process), i.e. what a worker gains without that rebuild.
-- system CPU while the users ramp up (both cores' busy share, steal) and the load average around each
+Measured beside the runs:
+- `worker_costs`: what one spawn message costs a worker, in a process of its own on an idle loop:
+  the option filtering Locust's WorkerRunner does on every spawn message, which rebuilds Locust's
+  whole argument parser once per option the master sent (`k not in argument_parser.default_args_dict()`
+  inside a comprehension) — the cost loadcluster's worker avoids by computing the defaults once
+  (src/loadcluster/worker_tuning.py; both figures are given) — and creating 25 users (a worker's
+  share of a 200/s step over 8 workers).
+- system CPU while the users ramp up (the cores' busy share, steal) and the load average around each
   run: this machine has 2 cores, and other people's benchmarks may run beside this one.
 
-`--quick` (a CI smoke run, well under a minute): 100 users at 50/s over 2 local workers, once.
-`--json PATH` also writes the figures: {"local": {"2": {"peak_s", "ideal_dispatch_s", "ideal_linear_s",
-"ratio_dispatch", "ratio_linear", "runs": [...]}, ...}, "local_cached_parser": {...}, "compose": {...} or
-{"skipped": "..."}, "master": {"cpu_seconds", "cpu_percent", "peak_rss_mb", ...}, "worker_costs": {...},
-"machine": {...}}.
+`--quick` (a CI smoke run, well under a minute): 100 users at 50/s over 2 local workers, once; Compose
+is skipped.
+`--json PATH` also writes the figures: {"local": {"2": {"peak_s", "peak_s_min", "peak_s_max",
+"ideal_dispatch_s", "ideal_linear_s", "ratio_dispatch", "ratio_linear", "runs": [...]}, ...}, "compose":
+{"8": {...}} or {"skipped": "..."}, "master": {"cpu_seconds", "cpu_percent", "peak_rss_mb", ...},
+"worker_costs": {...}, "machine": {...}, "quick": bool, "markdown": "the table bench/run.py prints"}.
 """
 
 from __future__ import annotations
@@ -36,34 +38,38 @@ import argparse
 import json
 import math
 import os
-import platform
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psutil
+from common import (
+    BODY,
+    LOAD_PATH,
+    NGINX_CONF,
+    VENV_BIN,
+    busiest_other_processes,
+    free_port,
+    machine,
+    nginx,
+    stop,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-LOADCLUSTER = BIN / "loadcluster"
-BODY = b'{"id": 42, "name": "loadcluster", "status": "ok", "items": [1, 2, 3]}\n'
-LOAD_PATH = "/data.json"
+LOADCLUSTER = VENV_BIN / "loadcluster"
 CONTAINER_PORT = 8080
-# Seconds of load per run: the 1000-user ramp takes about 5; the rest shows the users holding.
+# Seconds of load per run: the 1000-user ramp takes about 4; the rest shows the users holding.
 DURATION_S = 12
 QUICK_DURATION_S = 5
 RUN_TIMEOUT_S = 150  # the whole command: start-up, load, drain, results
@@ -72,10 +78,10 @@ SAMPLE_INTERVAL_S = 0.1
 SPIKE = (1000, 200.0)  # users, spawn rate
 QUICK = (100, 50.0)
 LOCAL_WORKERS = (2, 4, 8)
+MASTER_WORKERS = 8  # the full run's master figures are those of the 8-worker local runs
 
 LOCUSTFILE = '''\
 """Users that wait 1 s between requests: spawning, not the load, is what the run measures."""
-{patch}
 from locust import FastHttpUser, constant, task
 
 
@@ -86,35 +92,6 @@ class Waiting(FastHttpUser):
     def data(self):
         self.client.get("{path}")
 '''
-# What the `_cached_parser` runs add at the top of the locustfile (imported by each worker before its
-# first spawn message): Locust's default options do not change during a process's life.
-CACHED_PARSER_PATCH = """
-import functools
-
-from locust import argument_parser
-
-argument_parser.default_args_dict = functools.cache(argument_parser.default_args_dict)
-"""
-
-NGINX_CONF = """\
-worker_processes 1;
-worker_rlimit_nofile 16384;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
-  uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
-  keepalive_requests 1000000;
-  default_type application/json;
-  server {{
-    listen {listen};
-    root {dir}/www;
-  }}
-}}
-"""
 
 # Run in a fresh interpreter: a worker's costs for one spawn message, without any other process or
 # greenlet competing. Prints one JSON object.
@@ -122,6 +99,7 @@ WORKER_COST_PROBE = """
 import json, sys, time
 from locust import FastHttpUser, argument_parser, constant, task
 from locust.env import Environment
+from loadcluster.worker_tuning import tune_worker
 
 class Waiting(FastHttpUser):
     host = "http://127.0.0.1:9"
@@ -130,53 +108,26 @@ class Waiting(FastHttpUser):
     def data(self):
         pass
 
+def filter_ms(options):
+    # What Locust's WorkerRunner does with the options of every spawn message.
+    started = time.perf_counter()
+    {k: v for k, v in options.items() if k not in argument_parser.default_args_dict()}
+    return round((time.perf_counter() - started) * 1000, 2)
+
 users = int(sys.argv[1])
-env = Environment(user_classes=[Waiting])
-master_options = vars(argument_parser.get_parser().parse_args(["-f", "x.py", "--master", "--headless"]))
+options = vars(argument_parser.get_parser().parse_args(["-f", "x.py", "--master", "--headless"]))
 argument_parser.default_args_dict()  # the first call imports what later calls reuse
-started = time.perf_counter()
-{k: v for k, v in master_options.items() if k not in argument_parser.default_args_dict()}
-filtering = time.perf_counter() - started
+locust_ms = filter_ms(options)
+tune_worker()  # what loadcluster's worker does before Locust starts
+argument_parser.default_args_dict()  # its first call computes the defaults, once per process
+tuned_ms = filter_ms(options)
+env = Environment(user_classes=[Waiting])
 started = time.perf_counter()
 created = [Waiting(env) for _ in range(users)]
 creating = time.perf_counter() - started
-print(json.dumps({"options_sent": len(master_options), "option_filter_ms": round(filtering * 1000, 1),
+print(json.dumps({"options_sent": len(options), "option_filter_ms": locust_ms, "option_filter_tuned_ms": tuned_ms,
                   "create_users": users, "create_users_ms": round(creating * 1000, 1)}))
 """
-
-
-# --- helpers -------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, failure: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: {failure} within {timeout_s:g}s")
-        time.sleep(0.1)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def stop(process: subprocess.Popen[Any], timeout_s: float = 30) -> None:
-    """SIGTERM to a process this script started, SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def ideals(users: int, rate: float) -> dict[str, float]:
@@ -185,59 +136,6 @@ def ideals(users: int, rate: float) -> dict[str, float]:
 
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def busiest_others(exclude: set[int], limit: int = 4) -> list[str]:
-    """Other processes using CPU right now (a 0.5 s look), to say what ran beside a measurement."""
-    procs = []
-    for process in psutil.process_iter(["pid", "name"]):
-        if process.pid in exclude or process.pid == os.getpid():
-            continue
-        try:
-            process.cpu_percent(None)
-            procs.append(process)
-        except psutil.Error:
-            continue
-    time.sleep(0.5)
-    found = []
-    for process in procs:
-        try:
-            percent = process.cpu_percent(None)
-            if percent >= 5:
-                found.append((percent, " ".join(process.cmdline()[:4])[:80] or process.name()))
-        except psutil.Error:
-            continue
-    return [f"{percent:.0f}% {what}" for percent, what in sorted(found, reverse=True)[:limit]]
-
-
-# --- nginx ---------------------------------------------------------------------------------------
-def nginx_dir(listen: str) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="spawn-bench-nginx-"))
-    directory.chmod(0o755)  # nginx's worker drops root for `nobody`, which must read www/
-    (directory / "www").mkdir(mode=0o755)
-    (directory / "tmp").mkdir()
-    (directory / "www" / LOAD_PATH.lstrip("/")).write_bytes(BODY)
-    (directory / "www" / LOAD_PATH.lstrip("/")).chmod(0o644)
-    (directory / "nginx.conf").write_text(NGINX_CONF.format(dir=directory, listen=listen))
-    return directory
-
-
-@contextmanager
-def loopback_nginx() -> Iterator[str]:
-    """nginx on a free 127.0.0.1 port, one worker process; yields its URL."""
-    if shutil.which("nginx") is None:
-        raise SystemExit("bench: nginx is not installed (apt-get install -y nginx)")
-    port = free_port()
-    directory = nginx_dir(f"127.0.0.1:{port}")
-    process = subprocess.Popen(["nginx", "-c", str(directory / "nginx.conf"), "-p", str(directory)],
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(url + LOAD_PATH), 10, "nginx did not answer")
-        yield url
-    finally:
-        stop(process)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- one run -------------------------------------------------------------------------------------
@@ -387,18 +285,36 @@ def summarize_runs(runs: list[dict[str, Any]], users: int, rate: float) -> dict[
     return row
 
 
-def local_runs(host: str, locustfile: Path, workers: int, users: int, rate: float, repeats: int, scratch: Path,
-               duration_s: int = DURATION_S, watch_master: bool = False) -> dict[str, Any]:  # fmt: skip
-    runs = []
-    for attempt in range(repeats):
-        results = scratch / f"local-{locustfile.parent.name}-{workers}w-{attempt}"
-        command = [str(LOADCLUSTER), "run", "--runtime", "local", "--locustfile", str(locustfile), "--host", host,
-                   "--users", str(users), "--spawn-rate", f"{rate:g}", "--workers", str(workers),
-                   "--duration", f"{duration_s}s", "--stop-timeout", "1", "--results", str(results)]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOADCLUSTER_")}
-        runs.append(run_once(command, env, results, RUN_TIMEOUT_S, users, watch_master))
-        print(f"  local {workers} workers ({locustfile.parent.name}): {describe(runs[-1])}", flush=True)
-    return summarize_runs(runs, users, rate)
+@dataclass
+class Plan:
+    """What every run of one invocation shares."""
+
+    locustfile: Path
+    users: int
+    rate: float
+    repeats: int
+    duration_s: int
+    scratch: Path
+
+
+def runs(plan: Plan, runtime: str, host: str, workers: int, watch_master: bool = False,
+         network: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """`plan.repeats` runs of one configuration, one after the other, and their median."""
+    done = []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADCLUSTER_")}
+    extra = ["--network", network] if network else []
+    for attempt in range(plan.repeats):
+        results = plan.scratch / f"{runtime}-{workers}w-{attempt}"
+        command = [str(LOADCLUSTER), "run", "--runtime", runtime, *extra, "--locustfile", str(plan.locustfile),
+                   "--host", host, "--users", str(plan.users), "--spawn-rate", f"{plan.rate:g}", "--workers",
+                   str(workers), "--duration", f"{plan.duration_s}s", "--stop-timeout", "1",
+                   "--results", str(results)]  # fmt: skip
+        if runtime == "compose":
+            env["LOADCLUSTER_PROMETHEUS_PORT"] = str(free_port())
+        timeout_s = COMPOSE_RUN_TIMEOUT_S if runtime == "compose" else RUN_TIMEOUT_S
+        done.append(run_once(command, env, results, timeout_s, plan.users, watch_master))
+        print(f"  {runtime} {workers} workers: {describe(done[-1])}", flush=True)
+    return summarize_runs(done, plan.users, plan.rate)
 
 
 def describe(run: dict[str, Any]) -> str:
@@ -407,6 +323,14 @@ def describe(run: dict[str, Any]) -> str:
     ramp = run.get("during_ramp") or {}
     return (f"{run['peak_s']}s to {run['peak_users']} users; cores busy while ramping {ramp.get('cores_busy')}; "
             f"load average {run['load_average_before']} -> {run['load_average_after']}")  # fmt: skip
+
+
+def median_master(rows: dict[str, Any], workers: int, users: int) -> dict[str, Any] | None:
+    masters = [r["master"] for r in rows.get(str(workers), {}).get("runs", []) if "master" in r]
+    if not masters:
+        return None
+    median = sorted(masters, key=lambda m: m["cpu_seconds"])[len(masters) // 2]
+    return {"workers": workers, "users": users, **median, "runs": masters}
 
 
 # --- Compose -------------------------------------------------------------------------------------
@@ -429,9 +353,23 @@ def docker_unavailable() -> str | None:
 
 
 def node_image() -> str:
-    from importlib.metadata import version
+    return os.environ.get("LOADCLUSTER_IMAGE") or f"loadcluster:{metadata.version('loadcluster')}"
 
-    return os.environ.get("LOADCLUSTER_IMAGE") or f"loadcluster:{version('loadcluster')}"
+
+def container_nginx_conf(directory: Path) -> Path:
+    """common.nginx()'s files and configuration in `directory`, listening on every address (of the
+    container's network namespace) instead of 127.0.0.1."""
+    directory.chmod(0o755)  # nginx's worker drops root for its own user, which must read www/
+    (directory / "www").mkdir()
+    (directory / "tmp").mkdir()
+    (directory / "www" / LOAD_PATH.lstrip("/")).write_bytes(BODY)
+    loopback = NGINX_CONF.format(dir=directory, port=CONTAINER_PORT, load_path=LOAD_PATH)
+    listen = f"listen 127.0.0.1:{CONTAINER_PORT};"
+    if listen not in loopback:
+        raise SystemExit(f"bench: common.NGINX_CONF no longer says `{listen}`: update container_nginx_conf")
+    conf = directory / "nginx.conf"
+    conf.write_text(loopback.replace(listen, f"listen {CONTAINER_PORT};"))
+    return conf
 
 
 @contextmanager
@@ -444,119 +382,102 @@ def container_nginx() -> Iterator[tuple[str, str]]:
         # The CLI builds it itself when the source changed; the placeholder needs it before that.
         subprocess.run([str(LOADCLUSTER), "image"], check=True, timeout=600)
     name = f"spawn-bench-{secrets.token_hex(4)}"
-    directory = nginx_dir(f"0.0.0.0:{CONTAINER_PORT}")
     process: subprocess.Popen[bytes] | None = None
-    docker("network", "create", name)
-    try:
-        # Its life is bounded even if this script is killed: the placeholder sleeps 30 minutes at most.
-        docker("run", "-d", "--name", f"{name}-target", "--network", name, "--network-alias", "target",
-               "--entrypoint", "sleep", image, "1800")  # fmt: skip
-        pid = docker("inspect", "-f", "{{.State.Pid}}", f"{name}-target").stdout.strip()
-        process = subprocess.Popen(["nsenter", "-t", pid, "-n", "nginx", "-c", str(directory / "nginx.conf"),
-                                    "-p", str(directory)], stderr=subprocess.DEVNULL)  # fmt: skip
-        probe = f"import urllib.request as u; u.urlopen('http://127.0.0.1:{CONTAINER_PORT}{LOAD_PATH}', timeout=1)"
-        wait_until(
-            lambda: docker("exec", f"{name}-target", "python3", "-c", probe, check=False).returncode == 0,
-            20,
-            "nginx in the target container did not answer",
-        )
-        yield name, f"http://target:{CONTAINER_PORT}"
-    finally:
-        if process is not None:
-            stop(process)
-        docker("rm", "-f", f"{name}-target", check=False)
-        docker("network", "rm", name, check=False)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def compose_runs(network: str, host: str, locustfile: Path, workers: int, users: int, rate: float, repeats: int,
-                 scratch: Path) -> dict[str, Any]:  # fmt: skip
-    runs = []
-    for attempt in range(repeats):
-        results = scratch / f"compose-{locustfile.parent.name}-{workers}w-{attempt}"
-        command = [str(LOADCLUSTER), "run", "--runtime", "compose", "--network", network, "--locustfile",
-                   str(locustfile), "--host", host, "--users", str(users), "--spawn-rate", f"{rate:g}",
-                   "--workers", str(workers), "--duration", f"{DURATION_S}s", "--stop-timeout", "1",
-                   "--results", str(results)]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOADCLUSTER_")}
-        env["LOADCLUSTER_PROMETHEUS_PORT"] = str(free_port())
-        runs.append(run_once(command, env, results, COMPOSE_RUN_TIMEOUT_S, users, watch_master=False))
-        print(f"  compose {workers} workers ({locustfile.parent.name}): {describe(runs[-1])}", flush=True)
-    return summarize_runs(runs, users, rate)
+    with tempfile.TemporaryDirectory(prefix="spawn-bench-nginx-") as tmp:
+        conf = container_nginx_conf(Path(tmp))
+        docker("network", "create", name)
+        try:
+            # Its life is bounded even if this script is killed: the placeholder sleeps 30 minutes at most.
+            docker("run", "-d", "--name", f"{name}-target", "--network", name, "--network-alias", "target",
+                   "--entrypoint", "sleep", image, "1800")  # fmt: skip
+            pid = docker("inspect", "-f", "{{.State.Pid}}", f"{name}-target").stdout.strip()
+            process = subprocess.Popen(["nsenter", "-t", pid, "-n", "nginx", "-c", str(conf), "-p", tmp],
+                                       stderr=subprocess.DEVNULL)  # fmt: skip
+            url = f"http://127.0.0.1:{CONTAINER_PORT}{LOAD_PATH}"
+            probe = f"import urllib.request as u; u.urlopen('{url}', timeout=1)"
+            wait_until(
+                lambda: docker("exec", f"{name}-target", "python3", "-c", probe, check=False).returncode == 0,
+                20,
+                "nginx in the target container did not answer",
+            )
+            yield name, f"http://target:{CONTAINER_PORT}"
+        finally:
+            if process is not None:
+                stop(process)
+            docker("rm", "-f", f"{name}-target", check=False)
+            docker("network", "rm", name, check=False)
 
 
 # --- worker costs --------------------------------------------------------------------------------
 def worker_costs(users: int) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", WORKER_COST_PROBE, str(users)], capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-# --- main ----------------------------------------------------------------------------------------
-def write_locustfiles(scratch: Path) -> tuple[Path, Path]:
-    """The locustfile as is, and with the cached parser; each in a directory of its own (Compose mounts it)."""
-    paths = []
-    for name, patch in (("plain", ""), ("cached_parser", CACHED_PARSER_PATCH)):
-        directory = scratch / name
-        directory.mkdir(mode=0o755)
-        path = directory / "spawn.py"
-        path.write_text(LOCUSTFILE.format(patch=patch, path=LOAD_PATH))
-        path.chmod(0o644)  # the containers' user reads it through the mount
-        paths.append(path)
-    return paths[0], paths[1]
-
-
-def machine() -> dict[str, Any]:
+    done = subprocess.run([str(VENV_BIN / "python"), "-c", WORKER_COST_PROBE, str(users)], capture_output=True,
+                          text=True, timeout=120, check=True)  # fmt: skip
     return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "locust": _version("locust"),
-        "load_average_1m": load_average(),
+        **json.loads(done.stdout.strip().splitlines()[-1]),
+        "what": "one spawn message in an idle worker process: Locust's own option filtering (option_filter_ms), "
+        "which loadcluster's worker avoids by computing Locust's defaults once (option_filter_tuned_ms), "
+        "and creating create_users users",
     }
 
 
-def _version(distribution: str) -> str:
-    from importlib.metadata import version
+# --- the report ----------------------------------------------------------------------------------
+def runs_of(count: int) -> str:
+    return f"{count} run{'s' if count != 1 else ''}"
 
-    return version(distribution)
 
-
-def print_table(figures: dict[str, Any]) -> None:
-    print()
-    print(f"{'runtime':<22} {'workers':>7} {'users@rate':>11} {'peak s':>7} {'min-max':>11} {'dispatch':>8} "
-          f"{'ratio':>6} {'linear':>7} {'ratio':>6}  within 10% of dispatch/linear")  # fmt: skip
-    for section in ("local", "local_cached_parser", "compose", "compose_cached_parser"):
-        rows = figures.get(section) or {}
+def markdown(figures: dict[str, Any], repeats: int) -> str:
+    """The table bench/run.py prints: one row a configuration, then the master's CPU and memory."""
+    users, rate = QUICK if figures["quick"] else SPIKE
+    lines = [
+        f"{users} users at {rate:g}/s, median of {runs_of(repeats)} (min–max). Dispatch "
+        "ideal: Locust's master sends the last users after ceil(users/rate) − 1 s; linear: users/rate.",
+        "",
+        "| Runtime | Workers | Time to peak, s | Dispatch ideal, s | Ratio | Linear ideal, s | Ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for runtime in ("local", "compose"):
+        rows = figures.get(runtime) or {}
         if "skipped" in rows:
-            print(f"{section:<22} skipped: {rows['skipped']}")
+            lines.append(f"| {runtime} | | skipped: {rows['skipped']} | | | | |")
             continue
         for workers, row in rows.items():
             if row.get("peak_s") is None:
-                print(f"{section:<22} {workers:>7} no time to peak: {[r.get('error') for r in row['runs']]}")
+                errors = "; ".join(sorted({str(r.get("error", "users short of the peak")) for r in row["runs"]}))
+                lines.append(f"| {runtime} | {workers} | no time to peak: {errors} | | | | |")
                 continue
-            within = [
-                "yes" if ratio is not None and ratio <= 1.1 else "no"
-                for ratio in (row["ratio_dispatch"], row["ratio_linear"])
-            ]
-            print(f"{section:<22} {workers:>7} {row['users']:>5}@{row['spawn_rate']:<5g} {row['peak_s']:7.2f} "
-                  f"{row['peak_s_min']:5.2f}-{row['peak_s_max']:<5.2f} {row['ideal_dispatch_s']:8.2f} "
-                  f"{row['ratio_dispatch'] or 0:6.3f} {row['ideal_linear_s']:7.2f} {row['ratio_linear']:6.3f}  "
-                  f"{'/'.join(within)}")  # fmt: skip
+            dispatch = f"{row['ratio_dispatch']:.2f}" if row["ratio_dispatch"] is not None else "–"
+            lines.append(
+                f"| {runtime} | {workers} | **{row['peak_s']:.2f}** ({row['peak_s_min']:.2f}–{row['peak_s_max']:.2f}) "
+                f"| {row['ideal_dispatch_s']:g} | {dispatch} | {row['ideal_linear_s']:g} | {row['ratio_linear']:.2f} |"
+            )
+    lines.append("")
     if master := figures.get("master"):
-        print(f"\nmaster, {master.get('workers')} workers and {master.get('users')} users (local): "
-              f"{master['cpu_seconds']} CPU-s over its {master['lifetime_s']} s ({master['cpu_percent']}% of a core); "
-              f"{master['load_cpu_seconds']} CPU-s while the users ran ({master['load_cpu_percent']}%); "
-              f"peak RSS {master['peak_rss_mb']} MB")  # fmt: skip
+        lines.append(
+            f"Master (local, {master['workers']} workers, {master['users']} users, "
+            f"{'' if len(master['runs']) % 2 else 'upper '}median by CPU of {runs_of(len(master['runs']))}): "
+            f"{master['cpu_seconds']} CPU-s over its {master['lifetime_s']} s ({master['cpu_percent']} % of a core), "
+            f"{master['load_cpu_seconds']} CPU-s while the users ran ({master['load_cpu_percent']} %); "
+            f"peak RSS {master['peak_rss_mb']} MB."
+        )
+    else:
+        lines.append("Master: not measured (no local run reached its peak).")
+    return "\n".join(lines)
+
+
+def print_report(figures: dict[str, Any]) -> None:
+    print()
+    print(figures["markdown"])
     if costs := figures.get("worker_costs"):
         print(
-            f"one worker, one spawn message, idle process: filtering the {costs['options_sent']} options "
-            f"{costs['option_filter_ms']} ms; creating {costs['create_users']} users {costs['create_users_ms']} ms"
+            f"One spawn message, idle worker process: Locust's filtering of the {costs['options_sent']} options "
+            f"{costs['option_filter_ms']} ms ({costs['option_filter_tuned_ms']} ms with loadcluster's worker "
+            f"tuning); creating {costs['create_users']} users {costs['create_users_ms']} ms."
         )
-    ma = figures["machine"]
+    host = figures["machine"]
+    beside = ", ".join(host["others_before"]) or "nothing busy"
     print(
-        f"{ma['cpus']} CPUs, Locust {ma['locust']}; load average {ma['load_average_1m']} before, "
-        f"{ma['load_average_1m_after']} after; beside it: {', '.join(ma['others_before']) or 'nothing busy'}"
+        f"{host['cpus']} CPUs, Locust {host['versions']['locust']}; load average (1 min) "
+        f"{host['load_average_1m_5m_at_start'][0]} before, {host['load_average_1m_after']} after; beside it: {beside}"
     )
 
 
@@ -564,7 +485,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--quick", action="store_true", help="100 users at 50/s over 2 local workers, once")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per configuration (median reported)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per configuration (median reported; default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the runs' results and logs (path printed)")
     args = parser.parse_args()
     if not LOADCLUSTER.is_file():
@@ -572,47 +493,43 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="spawn-bench-"))
     scratch.chmod(0o755)
-    plain, cached = write_locustfiles(scratch)
+    # In a directory of its own: Compose mounts the locustfile's directory.
+    (scratch / "locustfile").mkdir(mode=0o755)
+    locustfile = scratch / "locustfile" / "spawn.py"
+    locustfile.write_text(LOCUSTFILE.format(path=LOAD_PATH))
+    locustfile.chmod(0o644)  # the containers' user reads it through the mount
+    users, rate = QUICK if args.quick else SPIKE
+    repeats = 1 if args.quick else args.repeats
+    plan = Plan(locustfile, users, rate, repeats, QUICK_DURATION_S if args.quick else DURATION_S, scratch)
+    local_workers = (2,) if args.quick else LOCAL_WORKERS
+    master_workers = 2 if args.quick else MASTER_WORKERS
     figures: dict[str, Any] = {"quick": args.quick}
-    before = machine()
-    before["others_before"] = busiest_others(set())
+    before = {**machine(), "others_before": busiest_other_processes({os.getpid()})}
     try:
-        with loopback_nginx() as url:
-            if args.quick:
-                users, rate = QUICK
-                figures["local"] = {"2": local_runs(url, plain, 2, users, rate, 1, scratch, QUICK_DURATION_S)}
-            else:
-                users, rate = SPIKE
-                figures["worker_costs"] = worker_costs(users // 8 // math.ceil(users / rate))
-                figures["local"] = {}
-                for workers in LOCAL_WORKERS:
-                    figures["local"][str(workers)] = local_runs(
-                        url, plain, workers, users, rate, args.repeats, scratch, watch_master=workers == 8
-                    )
-                figures["local_cached_parser"] = {"8": local_runs(url, cached, 8, users, rate, args.repeats, scratch)}
-                masters = [r["master"] for r in figures["local"]["8"]["runs"] if "master" in r]
-                if masters:
-                    median = sorted(masters, key=lambda m: m["cpu_seconds"])[len(masters) // 2]
-                    figures["master"] = {"workers": 8, "users": users, **median, "runs": masters}
-        if not args.quick:
-            users, rate = SPIKE
-            if reason := docker_unavailable():
-                figures["compose"] = {"skipped": reason}
-            else:
-                with container_nginx() as (network, host):
-                    figures["compose"] = {
-                        "8": compose_runs(network, host, plain, 8, users, rate, args.repeats, scratch)
-                    }
-                    figures["compose_cached_parser"] = {
-                        "8": compose_runs(network, host, cached, 8, users, rate, args.repeats, scratch)
-                    }
+        # A worker's share of one step: users a second over the workers of the master's figures.
+        figures["worker_costs"] = worker_costs(int(rate) // master_workers)
+        with nginx() as target:
+            figures["local"] = {
+                str(workers): runs(plan, "local", target.url, workers, watch_master=workers == master_workers)
+                for workers in local_workers
+            }
+        if master := median_master(figures["local"], master_workers, users):
+            figures["master"] = master
+        if args.quick:
+            figures["compose"] = {"skipped": "--quick runs the local runtime only"}
+        elif reason := docker_unavailable():
+            figures["compose"] = {"skipped": reason}
+        else:
+            with container_nginx() as (network, host):
+                figures["compose"] = {"8": runs(plan, "compose", host, 8, network=network)}
     finally:
         if args.keep:
             print(f"runs kept in {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     figures["machine"] = {**before, "load_average_1m_after": load_average()}
-    print_table(figures)
+    figures["markdown"] = markdown(figures, repeats)
+    print_report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
