@@ -13,19 +13,9 @@ from conftest import LOCUSTFILES
 from loadcluster import options
 from loadcluster.console import summary_report
 from loadcluster.errors import ConfigError
+from loadcluster.generator_cpu import CpuLedger, CpuSample, cpu_samples_from, generator_section, sustained_cpu_percent
 from loadcluster.plan import RunPlan, build_plan
-from loadcluster.results import (
-    CpuLedger,
-    CpuSample,
-    cpu_samples_from,
-    generator_section,
-    read_summary,
-    summarize,
-    summarize_stats_document,
-    sustained_cpu_percent,
-    write_junit,
-    write_summary,
-)
+from loadcluster.results import read_summary, summarize, summarize_stats_document, write_junit, write_summary
 
 # Locust monkey-patches the importing process with gevent unless told not to; this test process
 # only needs the stats classes.

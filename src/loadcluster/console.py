@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadcluster import results
+from loadcluster import generator_cpu
 from loadcluster.catalogue import Catalogue
 from loadcluster.units import format_duration
 
@@ -68,7 +68,7 @@ def summary_report(summary: Mapping[str, Any]) -> str:
         peak += f" (all running after {users['peak_reached_at_s']}s)"
     lines = [title, "", endpoints, "", peak]
     if "generator" in summary:  # summaries written before the workers sampled their CPU have none
-        lines.append(results.generator_line(summary["generator"]))
+        lines.append(generator_cpu.generator_line(summary["generator"]))
     return "\n".join([*lines, "", slo_report(summary)])
 
 
@@ -79,7 +79,7 @@ def slo_report(summary: Mapping[str, Any]) -> str:
     report = table(["SLO", "Threshold", "Actual", "Result"], rows) + "\n\n"
     # Right above the verdict, where it is read: a PASSED (or a FAILED) from a saturated generator
     # judges the generator, not the target.
-    if warning := results.saturation_warning(summary.get("generator") or {}):
+    if warning := generator_cpu.saturation_warning(summary.get("generator") or {}):
         report += f"WARNING: {warning}.\n"
     return report + f"Verdict: {verdict.upper()}"
 

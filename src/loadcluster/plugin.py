@@ -28,7 +28,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from loadcluster import console, options, results
+from loadcluster import console, generator_cpu, options, results
 from loadcluster.options import Verb
 from loadcluster.plan import RunPlan
 from loadcluster.reports import LocustReports
@@ -80,7 +80,7 @@ class RunRecorder:
         self.final_report_at: dict[str, float] = {}
         self.results_written = False
         self.summary: dict[str, Any] | None = None
-        self.cpu = results.CpuLedger()
+        self.cpu = generator_cpu.CpuLedger()
         self._monitor: gevent.Greenlet | None = None
         self._peak_watch: gevent.Greenlet | None = None
 
@@ -188,7 +188,7 @@ class RunRecorder:
         )
         self.results_written = True
         self.summary = summary
-        if warning := results.saturation_warning(summary["generator"]):
+        if warning := generator_cpu.saturation_warning(summary["generator"]):
             logger.warning("%s", warning)
         verdict = Verdict(summary["slo"]["verdict"])
         try:
@@ -320,7 +320,7 @@ class CpuSampler:
 
     def __init__(self, runner: WorkerRunner) -> None:
         self.runner = runner
-        self.pending: list[results.CpuSample] = []
+        self.pending: list[generator_cpu.CpuSample] = []
 
     def run(self) -> NoReturn:
         wall, cpu, busy_before = time.monotonic(), time.process_time(), False
@@ -333,7 +333,7 @@ class CpuSampler:
                 self.pending.append((round(100 * (now_cpu - cpu) / seconds, 1), round(seconds, 3)))
             wall, cpu, busy_before = now_wall, now_cpu, busy
 
-    def take(self) -> list[results.CpuSample]:
+    def take(self) -> list[generator_cpu.CpuSample]:
         """The samples taken since the last report (each report carries only its own)."""
         taken, self.pending = self.pending, []
         return taken
