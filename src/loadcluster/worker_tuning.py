@@ -74,7 +74,10 @@ def tune_worker() -> None:
 
 def _on_init(environment: Environment, **_kw: Any) -> None:
     inspect.stack()  # see the module's docstring: the stop's first call, paid before any request
-    _freeze()  # the locustfiles are imported by now
+    # The locustfiles are imported by now. One full collection first, so that no garbage is frozen:
+    # 25 ms on a worker, before its first request.
+    gc.collect()
+    gc.freeze()
     if isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_freeze_after_each_spawn, environment.runner)
 
@@ -85,10 +88,8 @@ def _freeze_after_each_spawn(runner: WorkerRunner) -> NoReturn:
     while True:
         gevent.sleep(FREEZE_CHECK_INTERVAL_S)
         if runner.state == STATE_RUNNING and runner.user_count > frozen_at:
-            _freeze()
+            # No collection here: it would hold the loop while requests are in flight (2-9 ms per ramp
+            # step measured with 1000 users on one worker). Freezing alone only moves lists; what
+            # garbage it freezes is a spawn step's few leftovers, once.
+            gc.freeze()
             frozen_at = runner.user_count
-
-
-def _freeze() -> None:
-    gc.collect()
-    gc.freeze()
