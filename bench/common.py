@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from loadcluster.runtimes.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(os.environ.get("LOADCLUSTER_BENCH_BIN", ROOT / ".venv" / "bin"))
@@ -50,12 +51,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -114,6 +109,19 @@ def wait_until(condition: Any, timeout_s: float, failure: str, every_s: float = 
         if time.monotonic() > deadline:
             raise RuntimeError(failure)
         time.sleep(every_s)
+
+
+def run_dir(results: Path) -> Path:
+    """The one run directory written under `results` (ValueError if none or several); its summary is
+    `loadcluster.results.read_summary(run_dir(results))`."""
+    (path,) = (p for p in results.glob("*/summary.json") if not p.parent.is_symlink())
+    return path.parent
+
+
+def node_process(cli: psutil.Process, role: str) -> psutil.Process | None:
+    """The `loadcluster master` or the one `loadcluster worker` a local run's CLI started, if running."""
+    found = [p for p in cli.children(recursive=True) if p.cmdline()[-2:] == ["loadcluster", role]]
+    return found[0] if len(found) == 1 else None
 
 
 def tree(root: psutil.Process) -> list[psutil.Process]:

@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from common import PLANS, VENV_BIN, Nginx, cpu_between, cpu_seconds, free_port, nginx, stop, tree, wait_until
+from common import PLANS, VENV_BIN, Nginx, cpu_between, cpu_seconds, nginx, run_dir, stop, tree, wait_until
+
+from loadcluster.results import read_summary
+from loadcluster.runtimes.processes import free_port
 
 PLAN = PLANS / "json_reader.py"
 # The comparison (20 users), and one with the 100 users per worker of a real test, where the
@@ -131,10 +134,10 @@ def measure_once(name: str, target: Nginx, users: int, window_s: float) -> dict[
 
 
 def _exact(results: Path, served: int) -> dict[str, Any]:
-    summaries = [p for p in results.glob("*/summary.json") if not p.parent.is_symlink()]
-    if len(summaries) != 1:
-        return {"ok": False, "why": f"{len(summaries)} summaries written"}
-    counted = json.loads(summaries[0].read_text())["totals"]["requests"]
+    try:
+        counted = read_summary(run_dir(results))["totals"]["requests"]
+    except ValueError:
+        return {"ok": False, "why": "not exactly one summary written"}
     return {"ok": counted == served, "summary_requests": counted, "nginx_requests": served}
 
 

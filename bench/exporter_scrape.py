@@ -19,13 +19,13 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import random
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+from common import machine
 from prometheus_client import CollectorRegistry, generate_latest
 
 from loadcluster.exporter import MasterCollector, metrics_app
@@ -113,15 +113,6 @@ def measure(endpoints: int, repeats: int, library_repeats: int) -> dict[str, flo
     }
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
@@ -130,10 +121,11 @@ def main() -> None:
     repeats, library_repeats = (QUICK_REPEATS, QUICK_LIBRARY_REPEATS) if args.quick else (REPEATS, LIBRARY_REPEATS)
 
     before = machine()
+    load_before = before["load_average_1m_5m_at_start"][0]
     figures = {str(size): measure(size, repeats[size], library_repeats[size]) for size in SIZES}
-    after = machine()
+    load_after = round(os.getloadavg()[0], 2)
     print(f"one scrape as Prometheus makes it (OpenMetrics, gzip); Python {before['python']}, {before['cpus']} CPUs, "
-          f"load average {before['load_average_1m']} before, {after['load_average_1m']} after")  # fmt: skip
+          f"load average {load_before} before, {load_after} after")  # fmt: skip
     print(f"{'endpoints':>9}  {'wall ms':>8}  {'CPU ms':>8}  {'bytes':>9}  {'gzipped':>8}  {'library encoder ms':>18}")
     for size, row in figures.items():
         print(f"{size:>9}  {row['wall_ms']:8.2f}  {row['cpu_ms']:8.2f}  {row['bytes']:9d}  {row['gzip_bytes']:8d}"
@@ -141,7 +133,7 @@ def main() -> None:
     for small, large in (("1", "100"), ("100", "1000")):
         print(f"ratio {large}/{small} endpoints: {figures[large]['wall_ms'] / figures[small]['wall_ms']:.1f}x wall")
     if args.json:
-        result = {"endpoints": figures, "machine": {**before, "load_average_1m_after": after["load_average_1m"]},
+        result = {"endpoints": figures, "machine": {**before, "load_average_1m_after": load_after},
                   "quick": args.quick}  # fmt: skip
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from common import PLANS, VENV_BIN, Nginx, nginx, stop, wait_until
+from common import PLANS, VENV_BIN, Nginx, nginx, node_process, stop, wait_until
 
 PLAN = PLANS / "idle_user.py"
 BASE_USERS = 10
@@ -36,16 +36,12 @@ def worker_rss(target: Nginx, users: int) -> int:
             # Every user makes one request, then waits: the count says when all are there.
             wait_until(lambda: target.served() - served_before >= users, duration_s, f"{users} users never all ran")
             time.sleep(SETTLE_S)
-            return _worker(psutil.Process(process.pid)).memory_info().rss
+            worker = node_process(psutil.Process(process.pid), "worker")
+            if worker is None:
+                raise RuntimeError("the run's one worker process was not found")
+            return worker.memory_info().rss
         finally:
             stop(process)
-
-
-def _worker(cli: psutil.Process) -> psutil.Process:
-    workers = [p for p in cli.children(recursive=True) if "worker" in " ".join(p.cmdline())]
-    if len(workers) != 1:
-        raise RuntimeError(f"expected one worker process, found {len(workers)}")
-    return workers[0]
 
 
 def measure(extra_users: int) -> dict[str, Any]:

@@ -20,7 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import PLANS, VENV_BIN, free_port, nginx
+from common import PLANS, VENV_BIN, nginx
+
+from loadcluster.runtimes.processes import free_port
 
 PLAN = PLANS / "json_reader.py"
 USERS = 10

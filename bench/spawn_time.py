@@ -60,12 +60,16 @@ from common import (
     NGINX_CONF,
     VENV_BIN,
     busiest_other_processes,
-    free_port,
     machine,
     nginx,
+    node_process,
+    run_dir,
     stop,
     wait_until,
 )
+
+from loadcluster.results import read_summary
+from loadcluster.runtimes.processes import free_port
 
 LOADCLUSTER = VENV_BIN / "loadcluster"
 CONTAINER_PORT = 8080
@@ -160,10 +164,8 @@ class Sampler:
 
     def _sample_master(self, now: float) -> None:
         try:
-            if self.master_pid is None:
-                for child in self.cli.children(recursive=True) if self.cli else []:
-                    if child.cmdline()[-2:] == ["loadcluster", "master"]:
-                        self.master_pid, self.master_started_at = child.pid, child.create_time()
+            if self.master_pid is None and self.cli is not None and (found := node_process(self.cli, "master")):
+                self.master_pid, self.master_started_at = found.pid, found.create_time()
             if self.master_pid is None:
                 return
             master = psutil.Process(self.master_pid)
@@ -200,11 +202,6 @@ class Sampler:
         return c0 if t1 == t0 else c0 + (c1 - c0) * (when - t0) / (t1 - t0)
 
 
-def only_summary(results: Path) -> tuple[dict[str, Any], Path]:
-    (path,) = (p for p in results.glob("*/summary.json") if not p.parent.is_symlink())
-    return dict(json.loads(path.read_text())), path.parent
-
-
 def run_once(command: list[str], env: dict[str, str], results: Path, timeout_s: float,
              users: int, watch_master: bool) -> dict[str, Any]:  # fmt: skip
     """One `loadcluster run`; its time to peak, what ran beside it, and (local) what the master cost."""
@@ -227,13 +224,14 @@ def run_once(command: list[str], env: dict[str, str], results: Path, timeout_s: 
     if code is None:
         return {**row, "error": f"timed out after {timeout_s:g}s; see {log}"}
     try:
-        summary, run_dir = only_summary(results)
+        run = run_dir(results)
+        summary = read_summary(run)
     except ValueError:
         return {**row, "error": f"no summary.json (exit code {code}); see {log}"}
     peak = summary["users"]["peak_reached_at_s"]
     started = datetime.fromisoformat(summary["run"]["started_at"]).timestamp()
     ended = datetime.fromisoformat(summary["run"]["ended_at"]).timestamp()
-    master_log = run_dir / "logs" / "master.log"
+    master_log = run / "logs" / "master.log"
     row.update({
         "peak_s": peak,
         "peak_users": summary["users"]["peak"],
