@@ -6,54 +6,36 @@ makes exactly every tenth request slow, so the latency distribution is known, no
 records every delay it injected, per path, so a test can compare what a load tool reports with the
 truth. Unknown paths are answered 404 at once.
 
-Runs in a thread of the test process (like counting_server.CountingServer): start load from a child
-process, never by forking this one.
+Runs in a thread of the test process (counting_server.BackgroundServer).
 """
 
 from __future__ import annotations
 
-import http.server
 import threading
 import time
 from collections.abc import Mapping, Sequence
 
+from counting_server import BackgroundServer, KeepAliveHandler
+
 BODY = b'{"ok": true}'
 
 
-def _handler(server: LatencyServer) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a real API does
-        # The status line, headers and body must leave in ONE send(): written separately, Nagle's
-        # algorithm holds the body until the client ACKs the headers, which a keep-alive client delays
-        # by 40 ms, and that stall would be added to every "known" latency. A buffered wfile (flushed
-        # once per request by BaseHTTPRequestHandler) gives one send; TCP_NODELAY makes sure it is not
-        # held back either.
-        wbufsize = 64 * 1024
-        disable_nagle_algorithm = True
-
-        def do_GET(self) -> None:
+def _handler(server: LatencyServer) -> type[KeepAliveHandler]:
+    class Handler(KeepAliveHandler):
+        # One send per answer matters here above all: a Nagle stall would be added to every "known" latency.
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?")[0]
             delay_ms = server.next_delay_ms(path)
             if delay_ms is None:
-                self._answer(404, b'{"detail": "no such path"}')
+                self.reply(404, b'{"detail": "no such path"}')
                 return
             time.sleep(delay_ms / 1000)  # time.sleep never returns early, so responses take >= delay
-            self._answer(200, BODY)
-
-        def _answer(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
+            self.reply(200, BODY)
 
     return Handler
 
 
-class LatencyServer:
+class LatencyServer(BackgroundServer):
     """The server in a daemon thread, on a free 127.0.0.1 port; one handler thread per connection."""
 
     def __init__(self, cycles: Mapping[str, Sequence[int]]) -> None:
@@ -62,8 +44,7 @@ class LatencyServer:
         self._cycles = {path: tuple(cycle) for path, cycle in cycles.items()}
         self._injected: dict[str, list[int]] = {path: [] for path in cycles}
         self._lock = threading.Lock()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(_handler(self))
 
     def next_delay_ms(self, path: str) -> int | None:
         """The delay for the next request to `path`, recorded as injected; None for an unknown path."""
@@ -80,11 +61,3 @@ class LatencyServer:
         """Every delay injected for `path` so far, in arrival order."""
         with self._lock:
             return list(self._injected[path])
-
-    def start(self) -> LatencyServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

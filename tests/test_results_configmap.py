@@ -8,23 +8,22 @@ archive itself, and the 1 MiB fallback, are real.
 from __future__ import annotations
 
 import base64
-import http.server
 import io
 import json
 import os
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from counting_server import BackgroundServer, KeepAliveHandler
 from kubernetes import client
 
 from loadcluster.results_configmap import ARCHIVE_KEY, OMITTED_KEY, archive, publish
 
 
-class FakeConfigMaps:
+class FakeConfigMaps(BackgroundServer):
     """Just enough of /api/v1/namespaces/NS/configmaps[/NAME] for create and replace."""
 
     def __init__(self) -> None:
@@ -32,25 +31,21 @@ class FakeConfigMaps:
         self.calls: list[str] = []
         fake = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(KeepAliveHandler):
             def _body(self) -> dict[str, Any]:
                 return dict(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply(status, json.dumps(body).encode())
 
             def do_PUT(self) -> None:  # replace
                 namespace, name = self.path.split("/")[4], self.path.split("/")[6]
+                body = self._body()  # read whatever the answer: the connection is kept alive
                 fake.calls.append(f"PUT {name}")
                 if (namespace, name) not in fake.stored:
                     self._answer(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
                     return
-                fake.stored[namespace, name] = self._body()
+                fake.stored[namespace, name] = body
                 self._answer(200, fake.stored[namespace, name])
 
             def do_POST(self) -> None:  # create
@@ -59,23 +54,18 @@ class FakeConfigMaps:
                 fake.stored[namespace, body["metadata"]["name"]] = body
                 self._answer(201, body)
 
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     def api(self) -> client.CoreV1Api:
-        configuration = client.Configuration(host=f"http://127.0.0.1:{self.server.server_address[1]}")
+        configuration = client.Configuration(host=self.url)
         return client.CoreV1Api(client.ApiClient(configuration))
 
 
 @pytest.fixture
 def fake_api() -> Iterator[FakeConfigMaps]:
-    fake = FakeConfigMaps()
+    fake = FakeConfigMaps().start()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.close()
 
 
 def run_dir(tmp_path: Path, report_bytes: bytes = b"<html>report</html>") -> Path:

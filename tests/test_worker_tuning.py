@@ -7,7 +7,6 @@ and refuses requests without it.
 
 from __future__ import annotations
 
-import http.server
 import subprocess
 import sys
 import threading
@@ -19,9 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import loadcluster
+from counting_server import BackgroundServer, KeepAliveHandler
 from own_plan import only_summary
 
-from loadcluster.worker_tuning import QuickCookieJar
+from loadcluster.cookies import QuickCookieJar
 
 URL = "http://shop.test/cart"
 
@@ -84,7 +84,7 @@ def test_the_spawn_time_parser_defaults_are_computed_once_and_unchanged() -> Non
     assert done.stdout.strip() == "ok", done.stderr
 
 
-class _SessionServer:
+class _SessionServer(BackgroundServer):
     """POST /login sets a session cookie; GET /orders answers 401 without it. Counts both."""
 
     def __init__(self) -> None:
@@ -92,22 +92,12 @@ class _SessionServer:
         self._lock = threading.Lock()
         counts, lock = self.counts, self._lock
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            wbufsize = 64 * 1024
-            disable_nagle_algorithm = True
-
-            def reply(self, status: int, *headers: tuple[str, str]) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                for name, value in (*headers, ("Content-Length", "0")):
-                    self.send_header(name, value)
-                self.end_headers()
-
+        class Handler(KeepAliveHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with lock:
                     counts["login"] += 1
-                self.reply(200, ("Set-Cookie", "session=s3cret; Path=/"))
+                self.reply(200, b"", ("Set-Cookie", "session=s3cret; Path=/"))
 
             def do_GET(self) -> None:  # noqa: N802
                 allowed = "session=s3cret" in (self.headers.get("Cookie") or "")
@@ -115,21 +105,12 @@ class _SessionServer:
                     counts["orders" if allowed else "refused"] += 1
                 self.reply(200 if allowed else 401)
 
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def session_server() -> Iterator[_SessionServer]:
-    server = _SessionServer()
+    server = _SessionServer().start()
     yield server
     server.close()
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
-from http.cookiejar import CookieJar
 from typing import Any, NoReturn
 
 import gevent
@@ -41,23 +40,12 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, WorkerRunner
 
+from loadcluster.cookies import QuickCookieJar
+
 # Young collections every 20,000 net allocations instead of 700: a worker's young objects die by
 # reference counting long before that, so fewer passes find the same garbage.
 YOUNG_COLLECTION_THRESHOLD = 20_000
 FREEZE_CHECK_INTERVAL_S = 1.0
-
-
-class QuickCookieJar(CookieJar):
-    """A CookieJar that does nothing, quickly, when there is nothing to do."""
-
-    def add_cookie_header(self, request: Any) -> None:
-        if self._cookies:  # type: ignore[attr-defined]  # CookieJar's own store
-            super().add_cookie_header(request)
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        headers = response.info()
-        if headers.get_all("Set-Cookie") or headers.get_all("Set-Cookie2"):
-            super().extract_cookies(response, request)
 
 
 def tune_worker() -> None:
