@@ -376,6 +376,7 @@ def _set_up_master(environment: Environment, plan: RunPlan) -> None:
     environment.events.spawning_complete.add_listener(lambda user_count, **_: recorder.on_spawning_complete(user_count))
     view.lose_worker = lambda name, how: recorder.roster.lose(name, how, recorder.started_at)
     view.worker_name = recorder.roster.name
+    view.peak_reached_at_s = lambda: recorder.peak_reached_at_s
     start_stats_server(environment, view, _stats_bind(node), node["stats_port"], node["access_token"])
     environment.events.worker_report.add_listener(
         lambda client_id, data, **_: recorder.on_worker_report(client_id, data)

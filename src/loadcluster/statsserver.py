@@ -38,6 +38,8 @@ class RunView:
         self.stage_started_at: float | None = None
         # Set by the plugin from its roster: a worker's name, and "a runtime saw worker NAME die".
         self.worker_name: Callable[[str], str] = lambda client_id: client_id
+        # Set by the plugin from its recorder: seconds from the start to all users running, once known.
+        self.peak_reached_at_s: Callable[[], float | None] = lambda: None
         self.lose_worker: Callable[[str, str], bool] = lambda _name, _how: False
 
     def enter_stage(self, name: str) -> None:
@@ -61,6 +63,7 @@ def stats_document(environment: Environment, view: RunView) -> dict[str, Any]:
             "started_at": view.started_at,
             "stage": view.stage,
             "stage_started_at": view.stage_started_at,
+            "peak_reached_at_s": view.peak_reached_at_s(),
         },
         "thresholds": {k: v for k, v in view.plan.thresholds.__dict__.items() if v is not None},
         "users": runner.user_count,

@@ -35,9 +35,11 @@ class Progress:
         if run.get("stage") and run["stage"] != self.stage:
             self.stage = run["stage"]
             self._stage_started(self.stage)
-        if not self.peak_said and document["users"] >= self.plan.users:
+        # The master's own time to peak (taken when the last worker reported its users), the figure the
+        # summary records; the document's poll time would be up to a polling interval late.
+        if not self.peak_said and (peak_s := run.get("peak_reached_at_s")) is not None:
             self.peak_said = True
-            self.echo(f"all {document['users']} users running after {elapsed:.1f}s")
+            self.echo(f"all {self.plan.users} users running after {peak_s:.2f}s")
         if run["state"] in STOPPING_STATES or elapsed >= self.plan.duration_s:
             self._stopping()
         elif elapsed - self.last_line_at >= self.interval_s:
